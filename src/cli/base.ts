@@ -1,0 +1,70 @@
+/**
+ * The base of every tspod command: global flags, Docker's argument grammar, and errors printed
+ * as one line with Docker's exit codes.
+ */
+import { Command, Errors, type Interfaces } from '@oclif/core';
+import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
+import { resolvePaths, type StorePaths } from '../store/paths.js';
+import { flagTable, splitAtPositionals } from './argv.js';
+import { globalFlags, leadingGlobal } from './globals.js';
+
+export type Output = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+export abstract class TspodCommand extends Command {
+  static baseFlags = globalFlags;
+
+  /**
+   * For commands that run something (run, create, exec): the number of positional arguments
+   * that are tspod's; everything after them is the container's, flags included.
+   */
+  static ownPositionals = 0;
+
+  /** The arguments after the command's own positionals, when ownPositionals is set. */
+  protected containerArgs: string[] = [];
+
+  protected get out(): Output {
+    return { stdout: process.stdout, stderr: process.stderr };
+  }
+
+  override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as typeof TspodCommand;
+    const flags = { ...ctor.baseFlags, ...ctor.flags } as Record<string, Interfaces.Flag<unknown>>;
+    // oclif lets a repeatable flag swallow the following positionals (`-v a:/b debian`).
+    for (const flag of Object.values(flags)) {
+      if (flag.type === 'option' && flag.multiple) (flag as { multipleNonGreedy?: boolean }).multipleNonGreedy = true;
+    }
+    if (ctor.ownPositionals > 0) {
+      const { own, rest } = splitAtPositionals(this.argv, flagTable(flags), ctor.ownPositionals);
+      this.argv = own;
+      this.containerArgs = rest;
+    }
+  }
+
+  /** Store paths from --root/--runroot, wherever on the line they were given. */
+  protected storePaths(flags: { root?: string; runroot?: string }): StorePaths {
+    return resolvePaths({
+      root: flags.root ?? leadingGlobal('root'),
+      runroot: flags.runroot ?? leadingGlobal('runroot'),
+    });
+  }
+
+  override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    if (isTspodError(err)) {
+      process.stderr.write(`Error: ${err.line}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof Errors.ExitError) throw err;
+    // oclif's own parse errors: unknown flag, missing argument, bad option value
+    if (err instanceof Errors.CLIError) {
+      const first = err.message.split('\n')[0].replace(/\s+$/, '');
+      process.stderr.write(`Error: ${first} (see 'tspod ${(this.id ?? '').replace(/:/g, ' ')} --help')\n`);
+      process.exitCode = EXIT_ENGINE;
+      return;
+    }
+    const debug = (this as unknown as { flags?: { 'log-level'?: string } }).flags?.['log-level'] === 'debug' || leadingGlobal('log-level') === 'debug';
+    process.stderr.write(`Error: ${err.message}\n${debug ? `${err.stack}\n` : ''}`);
+    process.exitCode = err.exitCode ?? EXIT_ENGINE;
+  }
+}

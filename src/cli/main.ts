@@ -1,0 +1,23 @@
+/** Entry point: Docker-style leading global flags, then oclif. */
+import { Errors, flush, run } from '@oclif/core';
+import { EXIT_ENGINE } from '../core/errors.js';
+import { liftLeadingGlobals } from './globals.js';
+
+function versionShortcut(argv: string[]): string[] {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v') ? ['version'] : argv;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await run(versionShortcut(liftLeadingGlobals(argv)), import.meta.url);
+    await flush();
+  } catch (err) {
+    if (err instanceof Errors.ExitError) {
+      process.exitCode = err.oclif.exit;
+      return;
+    }
+    const message = (err as Error).message.split('\n')[0];
+    process.stderr.write(`Error: ${message.replace(/^command (\S+) not found$/, "unknown command \"$1\" (see 'tspod --help')")}\n`);
+    process.exitCode = EXIT_ENGINE;
+  }
+}

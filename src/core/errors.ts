@@ -1,0 +1,39 @@
+/** Exit codes shared with Docker and Podman. */
+export const EXIT_ENGINE = 125;
+export const EXIT_CANNOT_INVOKE = 126;
+export const EXIT_NOT_FOUND = 127;
+
+/**
+ * An error the user caused or can fix. The CLI prints `message` as one line (plus `hint`, if any,
+ * on the same line) and exits with `exitCode`; anything else is a bug and gets a stack trace.
+ */
+export class TspodError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: number = EXIT_ENGINE,
+  ) {
+    super(message);
+    this.name = 'TspodError';
+  }
+
+  /** The single line shown to the user. */
+  get line(): string {
+    return this.hint ? `${this.message}: ${this.hint}` : this.message;
+  }
+}
+
+/** Several independent failures (e.g. `rmi a b c`), reported together, one line each. */
+export class MultiError extends TspodError {
+  constructor(readonly errors: TspodError[]) {
+    super(errors.map((e) => e.line).join('\n'));
+  }
+
+  override get line(): string {
+    return this.message;
+  }
+}
+
+export function isTspodError(e: unknown): e is TspodError {
+  return e instanceof TspodError;
+}

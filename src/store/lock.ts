@@ -1,0 +1,28 @@
+/** The store's single writer lock (proper-lockfile: a lock dir with a heartbeat, stale after 10 s). */
+import { closeSync, openSync } from 'node:fs';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { TspodError } from '../core/errors.js';
+
+const LOCK_FILE = 'store.lock';
+
+export async function withStoreLock<T>(root: string, fn: () => Promise<T> | T): Promise<T> {
+  const file = path.join(root, LOCK_FILE);
+  closeSync(openSync(file, 'a'));
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(file, {
+      stale: 10_000,
+      update: 2_000,
+      retries: { retries: 600, factor: 1, minTimeout: 50, maxTimeout: 100 },
+      realpath: false,
+    });
+  } catch (e) {
+    throw new TspodError(`cannot lock the store at ${root}: ${(e as Error).message}`, 'another tspod command may be stuck; retry');
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
