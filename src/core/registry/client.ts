@@ -1,0 +1,285 @@
+/**
+ * A client for the pull side of the distribution HTTP API v2: manifests and blobs, with
+ * anonymous, Basic and Bearer-token authentication, extra CAs, and Docker's plain-HTTP rules.
+ * One client talks to one registry; it is safe to use from concurrent downloads.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { PassThrough, type Readable } from 'node:stream';
+import tls from 'node:tls';
+import { TspodError } from '../errors.js';
+import { basicAuthorization, fetchToken, parseChallenge, type Challenge, type Credentials, type Token } from './auth.js';
+import { digestOf, isDigest, parseDigest, verifyBytes } from './digest.js';
+import { discard, isLoopback, isTlsProtocolError, networkError, readBody, send, type SendOptions } from './http.js';
+import { MANIFEST_ACCEPT, parseManifest, type ParsedManifest } from './manifest.js';
+
+export interface RegistryClientOptions {
+  /** host[:port] as the user named it (docker.io, quay.io, 127.0.0.1:5000); used in messages. */
+  registry: string;
+  /** host[:port] actually contacted, e.g. a mirror; defaults to the registry's own endpoint. */
+  endpoint?: string;
+  /** false: accept any certificate and fall back to plain HTTP (Docker's insecure registries). */
+  tlsVerify?: boolean;
+  /** PEM CA bundles trusted in addition to the system's (Docker's certs.d/<host>/*.crt). */
+  caFiles?: string[];
+  auth?: Credentials;
+  /** Socket inactivity limit in ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+export type FetchedManifest = ParsedManifest & {
+  /** The digest of `bytes`, verified. */
+  digest: string;
+  bytes: Buffer;
+};
+
+export interface BlobResponse {
+  /** The raw blob, unverified: pipe it through verifyingStream(). Destroy it to abandon the download. */
+  stream: Readable;
+  /** Content-Length, when the registry sent one. */
+  size?: number;
+}
+
+interface Connection {
+  /** https://endpoint/ or http://endpoint/, decided once per client. */
+  base: URL;
+  /** What /v2/ asked for, if anything. */
+  challenge?: Challenge;
+}
+
+/** Manifests are small; containerd refuses anything over 4 MiB too. */
+const MAX_MANIFEST_BYTES = 4 << 20;
+
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const TAG = /^\w[\w.-]{0,127}$/;
+
+function checkRepository(repository: string): void {
+  if (repository.length > 255 || !REPOSITORY.test(repository)) {
+    throw new TspodError(`invalid repository name "${repository}"`, 'lowercase letters, digits and separators (. _ __ - /) only');
+  }
+}
+
+function checkReference(reference: string): void {
+  if (reference.includes(':')) parseDigest(reference);
+  else if (!TAG.test(reference)) throw new TspodError(`invalid tag "${reference}"`);
+}
+
+/** The host a registry name is served from; Docker Hub's name and API host differ. */
+export function defaultEndpoint(registry: string): string {
+  return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+/** The first message of a distribution error body ({"errors":[{"code","message"}]}), if any. */
+function registryMessage(body: Buffer): string | undefined {
+  try {
+    const first = (JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] }).errors?.[0];
+    const text = first?.message ?? first?.code;
+    return typeof text === 'string' && text ? text.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly endpoint: string;
+  private readonly credentials?: Credentials;
+  private readonly plainHttpAllowed: boolean;
+  private readonly transport: SendOptions;
+  private connection?: Promise<Connection>;
+  /** Bearer tokens by realm, service and scope; `token` is set once the fetch has succeeded. */
+  private readonly tokens = new Map<string, { promise: Promise<Token>; token?: Token }>();
+
+  constructor(opts: RegistryClientOptions) {
+    this.registry = opts.registry;
+    this.endpoint = opts.endpoint ?? defaultEndpoint(opts.registry);
+    this.credentials = opts.auth;
+    const tlsVerify = opts.tlsVerify ?? true;
+    this.plainHttpAllowed = !tlsVerify || isLoopback(this.endpoint);
+    const extraCas = (opts.caFiles ?? []).map((file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new TspodError(`cannot read CA certificate ${file}`, (e as Error).message);
+      }
+    });
+    this.transport = {
+      httpAgent: new http.Agent({ keepAlive: true }),
+      httpsAgent: new https.Agent({
+        keepAlive: true,
+        rejectUnauthorized: tlsVerify,
+        ...(extraCas.length ? { ca: [...tls.rootCertificates, ...extraCas] } : {}),
+      }),
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    };
+  }
+
+  /** Fetches a manifest or index by tag or digest, verifies its digest and validates it. */
+  async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+    checkRepository(repository);
+    checkReference(reference);
+    const byDigest = reference.includes(':');
+    const name = `${this.registry}/${repository}${byDigest ? '@' : ':'}${reference}`;
+    const res = await this.get(repository, `/v2/${repository}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    if (res.statusCode !== 200) throw await this.failure(res, `image not found: ${name}`, name);
+    const bytes = await readBody(res, MAX_MANIFEST_BYTES, `manifest of ${name}`, this.endpoint);
+    let digest: string;
+    const header = res.headers['docker-content-digest'];
+    if (byDigest) {
+      verifyBytes(bytes, reference);
+      digest = reference;
+    } else if (typeof header === 'string' && isDigest(header)) {
+      verifyBytes(bytes, header);
+      digest = header;
+    } else {
+      digest = digestOf(bytes);
+    }
+    return { ...parseManifest(bytes, res.headers['content-type'], name), digest, bytes };
+  }
+
+  /** Starts a blob download. The caller verifies digest and size while streaming. */
+  async getBlob(repository: string, digest: string): Promise<BlobResponse> {
+    const res = await this.blobResponse(repository, digest);
+    const stream = new PassThrough();
+    res.on('error', (e) => stream.destroy(networkError(e, this.endpoint)));
+    stream.on('close', () => {
+      if (!res.complete) res.destroy();
+    });
+    res.pipe(stream);
+    const length = Number(res.headers['content-length']);
+    return { stream, size: res.headers['content-length'] && Number.isSafeInteger(length) ? length : undefined };
+  }
+
+  /** A whole small blob (an image config), verified against its digest. */
+  async getBlobBytes(repository: string, digest: string, maxBytes: number): Promise<Buffer> {
+    const res = await this.blobResponse(repository, digest);
+    const bytes = await readBody(res, maxBytes, `blob ${digest}`, this.endpoint);
+    verifyBytes(bytes, digest);
+    return bytes;
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.transport.httpAgent.destroy();
+    this.transport.httpsAgent.destroy();
+  }
+
+  private async blobResponse(repository: string, digest: string): Promise<http.IncomingMessage> {
+    checkRepository(repository);
+    parseDigest(digest);
+    const res = await this.get(repository, `/v2/${repository}/blobs/${digest}`, {});
+    if (res.statusCode !== 200) {
+      throw await this.failure(res, `blob ${digest} not found in ${this.registry}/${repository}`, `${this.registry}/${repository}`);
+    }
+    return res;
+  }
+
+  /** Learns once, with GET /v2/, whether to use https or http and what authentication is wanted. */
+  private connect(): Promise<Connection> {
+    this.connection ??= this.ping().catch((e: unknown) => {
+      this.connection = undefined;
+      throw e;
+    });
+    return this.connection;
+  }
+
+  private async ping(): Promise<Connection> {
+    let base = new URL(`https://${this.endpoint}/`);
+    let res: http.IncomingMessage;
+    try {
+      res = await send(new URL('/v2/', base), this.transport);
+    } catch (e) {
+      if (!this.plainHttpAllowed || !isTlsProtocolError(e)) throw networkError(e, this.endpoint);
+      base = new URL(`http://${this.endpoint}/`);
+      try {
+        res = await send(new URL('/v2/', base), this.transport);
+      } catch (e2) {
+        throw networkError(e2, this.endpoint);
+      }
+    }
+    discard(res);
+    const challenge = res.statusCode === 401 ? parseChallenge(res.headers['www-authenticate']) : undefined;
+    return { base, challenge };
+  }
+
+  /** A GET on the registry, authenticated as its challenge asks, retried once after a 401. */
+  private async get(repository: string, path: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
+    const { base, challenge } = await this.connect();
+    const url = new URL(path, base);
+    const sent = await this.authorization(repository, challenge);
+    let res = await this.follow(url, headers, sent);
+    if (res.statusCode !== 401) return res;
+    discard(res);
+    // The token expired, or this repository wants a scope or scheme /v2/ did not announce.
+    const fresh = parseChallenge(res.headers['www-authenticate']) ?? challenge;
+    const retry = await this.authorization(repository, fresh, sent);
+    if (retry !== undefined && retry !== sent) {
+      res = await this.follow(url, headers, retry);
+      if (res.statusCode !== 401) return res;
+      discard(res);
+    }
+    const name = `${this.registry}/${repository}`;
+    if (!this.credentials) throw new TspodError(`authentication required for ${name}`, 'log in with credentials for it');
+    if (fresh?.scheme === 'basic') throw new TspodError(`invalid username or password for ${this.registry}`);
+    throw new TspodError(`access denied to ${name}`, 'the credentials do not allow pulling it');
+  }
+
+  /** The Authorization header for a challenge; `stale` is one the registry just refused. */
+  private async authorization(repository: string, challenge: Challenge | undefined, stale?: string): Promise<string | undefined> {
+    if (!challenge) return undefined;
+    if (challenge.scheme === 'basic') return this.credentials && basicAuthorization(this.credentials);
+    const scope = challenge.scope ?? `repository:${repository}:pull`;
+    const key = `${challenge.realm.href} ${challenge.service ?? ''} ${scope}`;
+    const cached = this.tokens.get(key);
+    if (cached && !cached.token) return (await cached.promise).authorization;
+    if (cached?.token && cached.token.expiresAt > Date.now() && cached.token.authorization !== stale) {
+      return cached.token.authorization;
+    }
+    const entry: { promise: Promise<Token>; token?: Token } = {
+      promise: fetchToken(challenge, scope, this.credentials, this.registry, this.transport),
+    };
+    this.tokens.set(key, entry);
+    entry.promise.then(
+      (token) => { entry.token = token; },
+      () => { if (this.tokens.get(key) === entry) this.tokens.delete(key); },
+    );
+    return (await entry.promise).authorization;
+  }
+
+  /** Sends the request and follows redirects (blob storage), never leaking credentials off the registry. */
+  private async follow(url: URL, headers: Record<string, string>, authorization: string | undefined): Promise<http.IncomingMessage> {
+    const origin = url.origin;
+    for (let hops = 0; ; hops++) {
+      const withAuth = authorization && url.origin === origin ? { ...headers, Authorization: authorization } : headers;
+      let res: http.IncomingMessage;
+      try {
+        res = await send(url, { ...this.transport, headers: withAuth });
+      } catch (e) {
+        throw networkError(e, url.host);
+      }
+      const location = res.headers.location;
+      if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !location) return res;
+      discard(res);
+      if (hops === 5) throw new TspodError(`too many redirects from registry ${this.registry}`);
+      url = new URL(location, url);
+    }
+  }
+
+  /** The error for an unexpected status; `notFound` is the message for a 404. */
+  private async failure(res: http.IncomingMessage, notFound: string, subject: string): Promise<TspodError> {
+    const body = await readBody(res, 64 << 10, 'error body', this.endpoint).catch(() => Buffer.alloc(0));
+    const detail = registryMessage(body);
+    switch (res.statusCode) {
+      case 404:
+        return new TspodError(notFound, detail);
+      case 403:
+        return new TspodError(`access denied to ${subject}`, detail);
+      case 429:
+        return new TspodError(`too many requests to registry ${this.registry}`, detail ?? 'try again later');
+      default:
+        return new TspodError(`registry ${this.registry} answered HTTP ${res.statusCode} for ${subject}`, detail);
+    }
+  }
+}
