@@ -4,11 +4,22 @@
  */
 import { Command, Errors, type Interfaces } from '@oclif/core';
 import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
+import { openEngine, type Engine } from '../core/engine.js';
 import { resolvePaths, type StorePaths } from '../store/paths.js';
 import { flagTable, splitAtPositionals } from './argv.js';
 import { globalFlags, leadingGlobal } from './globals.js';
 
 export type Output = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/**
+ * Docker and Podman accept `--tls-verify=false` for boolean flags; oclif wants `--no-tls-verify`
+ * (flags declared with allowNo).
+ */
+function booleanWithValue(token: string, flags: Record<string, Interfaces.Flag<unknown>>): string {
+  const m = /^--([\w-]+)=(true|false)$/.exec(token);
+  if (!m || flags[m[1]]?.type !== 'boolean') return token;
+  return m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`;
+}
 
 export abstract class TspodCommand extends Command {
   static baseFlags = globalFlags;
@@ -39,6 +50,12 @@ export abstract class TspodCommand extends Command {
       this.argv = own;
       this.containerArgs = rest;
     }
+    this.argv = this.argv.map((token) => booleanWithValue(token, flags));
+  }
+
+  /** The engine over the store chosen by --root/--runroot. */
+  protected engine(flags: { root?: string; runroot?: string }): Engine {
+    return openEngine(this.storePaths(flags));
   }
 
   /** Store paths from --root/--runroot, wherever on the line they were given. */
@@ -51,7 +68,7 @@ export abstract class TspodCommand extends Command {
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     if (isTspodError(err)) {
-      process.stderr.write(`Error: ${err.line}\n`);
+      for (const line of err.line.split('\n')) process.stderr.write(`Error: ${line}\n`);
       process.exitCode = err.exitCode;
       return;
     }

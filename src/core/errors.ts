@@ -25,8 +25,8 @@ export class TspodError extends Error {
 
 /** Several independent failures (e.g. `rmi a b c`), reported together, one line each. */
 export class MultiError extends TspodError {
-  constructor(readonly errors: TspodError[]) {
-    super(errors.map((e) => e.line).join('\n'));
+  constructor(readonly errors: TspodError[], exitCode: number = EXIT_ENGINE) {
+    super(errors.map((e) => e.line).join('\n'), undefined, exitCode);
   }
 
   override get line(): string {

@@ -1,0 +1,199 @@
+/**
+ * Local images: finding one by name, ID or digest, listing, tagging, removing and pruning.
+ */
+import { TspodError, MultiError } from './errors.js';
+import type { Engine } from './engine.js';
+import { candidateReferences } from './registries.js';
+import { familiarRepo, formatReference, parseReference, repoName, splitTaggedName } from './reference.js';
+import type { ImageRecord, StoreState } from '../store/image-store.js';
+import { hexOf } from '../store/image-store.js';
+import { removeTree } from '../namespaces/extract.js';
+
+/** Podman's exit codes for rmi: 1 no such image, 2 image in use. */
+export const EXIT_NO_SUCH_IMAGE = 1;
+
+export function noSuchImage(input: string): TspodError {
+  return new TspodError(`no such image: ${input}`, undefined, EXIT_NO_SUCH_IMAGE);
+}
+
+/** The store names a user's input may mean, most specific first. */
+function candidateNames(engine: Engine, input: string): { names: string[]; digests: string[] } {
+  let ref;
+  try {
+    ref = parseReference(input);
+  } catch {
+    return { names: [], digests: [] };
+  }
+  const refs = candidateReferences(engine.registries, input, ref);
+  if (!ref.qualified) refs.push({ ...ref, registry: 'localhost', repository: ref.repository.replace(/^library\//, '') });
+  const names: string[] = [];
+  const digests: string[] = [];
+  for (const r of refs) {
+    if (r.digest) digests.push(`${repoName(r)}@${r.digest}`);
+    else names.push(formatReference(r));
+  }
+  return { names, digests };
+}
+
+export interface ImageMatch {
+  image: ImageRecord;
+  /** the tagged name the user addressed, if they used one */
+  name?: string;
+}
+
+/** Finds an image by ID (full or unique prefix), name[:tag], name@digest or bare digest. */
+export function findImage(engine: Engine, state: StoreState, input: string): ImageMatch | undefined {
+  const id = input.startsWith('sha256:') ? input.slice(7) : input;
+  if (/^[a-f0-9]{64}$/.test(id)) {
+    const image = state.images.find((i) => hexOf(i.id) === id || hexOf(i.manifestDigest) === id);
+    if (image) return { image };
+  }
+  const { names, digests } = candidateNames(engine, input);
+  for (const name of names) {
+    const image = state.images.find((i) => i.names.includes(name));
+    if (image) return { image, name };
+  }
+  for (const digest of digests) {
+    const image = state.images.find((i) => i.digests.includes(digest) || i.manifestDigest === digest.slice(digest.indexOf('@') + 1));
+    if (image) return { image };
+  }
+  if (/^[a-f0-9]{1,63}$/.test(id)) {
+    const matches = state.images.filter((i) => hexOf(i.id).startsWith(id));
+    if (matches.length === 1) return { image: matches[0] };
+    if (matches.length > 1) throw new TspodError(`short ID "${id}" is ambiguous: it matches ${matches.length} images`, 'give more characters');
+  }
+  return undefined;
+}
+
+export function requireImage(engine: Engine, state: StoreState, input: string): ImageMatch {
+  const match = findImage(engine, state, input);
+  if (!match) throw noSuchImage(input);
+  return match;
+}
+
+export function shortId(digest: string): string {
+  return hexOf(digest).slice(0, 12);
+}
+
+/** Gives `name` to `image`, taking it away from whichever image had it. */
+export function assignName(state: StoreState, image: ImageRecord, name: string): void {
+  for (const other of state.images) {
+    if (other !== image) other.names = other.names.filter((n) => n !== name);
+  }
+  if (!image.names.includes(name)) image.names.push(name);
+}
+
+export async function tagImage(engine: Engine, source: string, targets: string[]): Promise<void> {
+  const newNames = targets.map((t) => {
+    const ref = parseReference(t);
+    if (ref.digest) throw new TspodError(`cannot tag with a digest: "${t}"`, 'give NAME[:TAG]');
+    return formatReference(ref.qualified ? ref : { ...ref, registry: ref.registry });
+  });
+  await engine.store.update((state) => {
+    const { image } = requireImage(engine, state, source);
+    for (const name of newNames) assignName(state, image, name);
+  });
+}
+
+export interface RemoveResult {
+  untagged: string[];
+  deleted: string[];
+  /** one per input that could not be removed; the others were */
+  error?: TspodError;
+}
+
+/**
+ * Docker's rmi: a name untags (and deletes the image when it was its last name); an ID or
+ * digest deletes, which needs force when the image has several repositories.
+ */
+export async function removeImages(engine: Engine, inputs: string[], opts: { force: boolean }): Promise<RemoveResult> {
+  const result: RemoveResult = { untagged: [], deleted: [] };
+  const errors: TspodError[] = [];
+  let retired: string[] = [];
+  await engine.store.update((state) => {
+    for (const input of inputs) {
+      try {
+        const match = requireImage(engine, state, input);
+        removeOne(state, match, opts.force, result);
+      } catch (e) {
+        if (!(e instanceof TspodError)) throw e;
+        errors.push(e);
+      }
+    }
+    retired = collectGarbage(engine, state);
+  });
+  await purge(engine, retired);
+  if (errors.length) result.error = errors.length === 1 ? errors[0] : new MultiError(errors, Math.max(...errors.map((e) => e.exitCode)));
+  return result;
+}
+
+function removeOne(state: StoreState, match: ImageMatch, force: boolean, result: RemoveResult): void {
+  const { image, name } = match;
+  if (name && image.names.length > 1) {
+    image.names = image.names.filter((n) => n !== name);
+    result.untagged.push(displayName(name));
+    return;
+  }
+  const repos = new Set(image.names.map((n) => splitTaggedName(n).repo));
+  if (!name && repos.size > 1 && !force) {
+    throw new TspodError(`unable to delete ${shortId(image.id)} (must be forced): image is referenced in multiple repositories`, 'use rmi -f or remove it by name');
+  }
+  for (const n of image.names) result.untagged.push(displayName(n));
+  for (const d of image.digests) result.untagged.push(displayName(d));
+  state.images = state.images.filter((i) => i !== image);
+  result.deleted.push(image.id);
+}
+
+/**
+ * Drops layer records no image uses and moves their directories and unreferenced blobs out
+ * of the live tree (under the lock); the caller deletes them afterwards with purge().
+ */
+function collectGarbage(engine: Engine, state: StoreState): string[] {
+  const usedLayers = new Set(state.images.flatMap((i) => i.layers));
+  const retired: string[] = [];
+  const keep = [];
+  for (const layer of state.layers) {
+    if (usedLayers.has(layer.diffID)) {
+      keep.push(layer);
+      continue;
+    }
+    retired.push(engine.store.retire(engine.store.layerHome(layer.diffID)));
+    retired.push(...retireBlob(engine, layer.digest));
+  }
+  state.layers = keep;
+  return retired;
+}
+
+function retireBlob(engine: Engine, digest: string): string[] {
+  return engine.store.hasBlob(digest) ? [engine.store.retire(engine.store.blobPath(digest))] : [];
+}
+
+/** Deletes retired paths; layer trees hold files of subordinate ids, so inside the namespace. */
+export async function purge(engine: Engine, paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const ns = await engine.namespace();
+  await Promise.all(paths.map((p) => removeTree(ns, p)));
+}
+
+export async function pruneImages(engine: Engine, opts: { all: boolean }): Promise<RemoveResult & { reclaimed: number }> {
+  const result: RemoveResult & { reclaimed: number } = { untagged: [], deleted: [], reclaimed: 0 };
+  let retired: string[] = [];
+  await engine.store.update((state) => {
+    const before = new Map(state.layers.map((l) => [l.diffID, l.size]));
+    const doomed = state.images.filter((i) => opts.all || i.names.length === 0);
+    for (const image of doomed) removeOne(state, { image }, true, result);
+    retired = collectGarbage(engine, state);
+    const after = new Set(state.layers.map((l) => l.diffID));
+    for (const [diffID, size] of before) if (!after.has(diffID)) result.reclaimed += size;
+  });
+  await purge(engine, retired);
+  return result;
+}
+
+/** How Docker shows a stored full name: docker.io/library/debian:latest -> debian:latest. */
+export function displayName(fullName: string): string {
+  const at = fullName.indexOf('@');
+  if (at !== -1) return `${familiarRepo(fullName.slice(0, at))}${fullName.slice(at)}`;
+  const { repo, tag } = splitTaggedName(fullName);
+  return `${familiarRepo(repo)}:${tag}`;
+}
