@@ -2,7 +2,8 @@
  * Starts Debian's docker-registry (the reference distribution registry) on a free loopback port
  * with a throwaway storage dir. Plain HTTP by default; with `tls` it serves HTTPS with a CA the
  * harness creates, and with `auth` it requires htpasswd basic auth (which the distribution
- * registry only allows together with TLS).
+ * registry only allows together with TLS). With `token` it requires Bearer tokens from a token
+ * server (see token-server.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import path from 'node:path';
 export interface RegistryOptions {
   tls?: boolean;
   auth?: { username: string; password: string };
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 export interface TestRegistry {
@@ -90,6 +92,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     const htpasswd = path.join(dir, 'htpasswd');
     execFileSync('htpasswd', ['-Bbc', htpasswd, opts.auth.username, opts.auth.password], { stdio: 'ignore' });
     lines.push(`auth: { htpasswd: { realm: tspod-test, path: ${htpasswd} } }`);
+  }
+  if (opts.token) {
+    const t = opts.token;
+    lines.push('auth:', '  token:', `    realm: "${t.realm}"`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`);
   }
   const config = path.join(dir, 'config.yml');
   writeFileSync(config, lines.join('\n') + '\n');
