@@ -94,7 +94,7 @@ export class RegistryClient {
 
   constructor(opts: RegistryClientOptions) {
     this.registry = opts.registry;
-    this.endpoint = opts.endpoint ?? defaultEndpoint(opts.registry);
+    this.endpoint = defaultEndpoint(opts.endpoint ?? opts.registry);
     this.credentials = opts.auth;
     const tlsVerify = opts.tlsVerify ?? true;
     this.plainHttpAllowed = !tlsVerify || isLoopback(this.endpoint);
