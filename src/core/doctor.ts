@@ -20,7 +20,7 @@ import { probeRuntimes } from '../namespaces/runtime.js';
 import { currentUser, parseSubIdFile, subIdFile, type SubIdKind, type SubIdRange, type SubIdUser } from '../namespaces/subid.js';
 import type { IdMapping } from '../namespaces/userns.js';
 import type { StorePaths } from '../store/paths.js';
-import { problem, SUBID_RANGE_SIZE, type Problem } from './prerequisites.js';
+import { problem, type Problem } from './prerequisites.js';
 
 export interface Check {
   name: string;

@@ -31,7 +31,7 @@ export interface Problem {
 const DEVICE_MODULES: Record<string, string> = { '/dev/net/tun': 'tun', '/dev/fuse': 'fuse' };
 
 /** Size of the subordinate range suggested to users who have none: a full 16-bit id space. */
-export const SUBID_RANGE_SIZE = 65536;
+const SUBID_RANGE_SIZE = 65536;
 
 const PROBLEMS = {
   'helper-missing': (helper: string): Problem => ({
