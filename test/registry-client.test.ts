@@ -287,6 +287,25 @@ test('token auth: one token serves a whole pull, also in parallel', async () => 
   client.close();
 });
 
+test('token auth: a token the registry refuses is replaced once; OAuth-style access_token', async () => {
+  const client = new RegistryClient({ registry: env.token.host, auth: USER });
+  const fresh = new RegistryClient({ registry: env.token.host, auth: USER });
+  const before = env.tokenServer.requests;
+  env.tokenServer.invalidTokens = 1;
+  env.tokenServer.field = 'access_token';
+  try {
+    assert.is((await client.getManifest('test/token', 'v1')).kind, 'manifest');
+    assert.is(env.tokenServer.requests - before, 2);
+    env.tokenServer.invalidTokens = 2;
+    await rejects(fresh.getManifest('test/token', 'v1'), /^access denied to 127\.0\.0\.1:\d+\/test\/token/);
+  } finally {
+    env.tokenServer.invalidTokens = 0;
+    env.tokenServer.field = 'token';
+    client.close();
+    fresh.close();
+  }
+});
+
 test('token auth: wrong password and anonymous are refused', async () => {
   const bad = new RegistryClient({ registry: env.token.host, auth: { ...USER, password: 'wrong' } });
   await rejects(bad.getManifest('test/token', 'v1'), new RegExp(`^invalid username or password for ${env.token.host}$`));

@@ -16,8 +16,6 @@ export interface TokenServerOptions {
   users: Record<string, string>;
   /** Actions granted without credentials, e.g. ['pull']. */
   anonymous?: string[];
-  /** Name the JSON field `access_token` (OAuth style) instead of `token`. */
-  field?: 'token' | 'access_token';
 }
 
 export interface TokenServer {
@@ -25,6 +23,10 @@ export interface TokenServer {
   auth: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** Token requests answered so far, including refusals. */
   requests: number;
+  /** The JSON field the token is sent in: `token`, or `access_token` (OAuth style). */
+  field: 'token' | 'access_token';
+  /** Tokens still to issue for the wrong audience, which the registry refuses as if they had expired. */
+  invalidTokens: number;
   stop(): void;
 }
 
@@ -57,8 +59,11 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
 
   function sign(subject: string, access: { type: string; name: string; actions: string[] }[]): string {
     const now = Math.floor(Date.now() / 1000);
+    const invalid = tokenServer.invalidTokens > 0;
+    if (invalid) tokenServer.invalidTokens--;
+    const aud = invalid ? 'some-other-service' : service;
     const header = { typ: 'JWT', alg: 'RS256', x5c: [signer.certDer] };
-    const claims = { iss: issuer, sub: subject, aud: service, iat: now, nbf: now - 10, exp: now + 300, jti: randomUUID(), access };
+    const claims = { iss: issuer, sub: subject, aud, iat: now, nbf: now - 10, exp: now + 300, jti: randomUUID(), access };
     const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
     const signature = createSign('RSA-SHA256').update(input).sign(signer.keyPem);
     return `${input}.${base64url(signature)}`;
@@ -83,13 +88,15 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     }
     const granted = access.map((a) => ({ ...a, actions: a.actions.filter((x) => allowed.includes(x)) }));
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ [opts.field ?? 'token']: sign(subject, granted), expires_in: 300 }));
+    res.end(JSON.stringify({ [tokenServer.field]: sign(subject, granted), expires_in: 300 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   const tokenServer: TokenServer = {
     auth: { realm: `http://127.0.0.1:${port}/token`, service, issuer, rootCertBundle: signer.rootFile },
     requests: 0,
+    field: 'token',
+    invalidTokens: 0,
     stop() {
       server.close();
       server.closeAllConnections();

@@ -24,7 +24,7 @@ export function digestOf(data: Buffer, algorithm: DigestAlgorithm = 'sha256'): s
   return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
 }
 
-export function mismatchError(expected: string, actual: string): TspodError {
+function mismatchError(expected: string, actual: string): TspodError {
   return new TspodError(`digest mismatch for ${expected}`, `the content received hashes to ${actual}`);
 }
 

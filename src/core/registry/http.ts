@@ -4,10 +4,9 @@ import https from 'node:https';
 import net from 'node:net';
 import { TspodError } from '../errors.js';
 
-export const TLS_HINT = "add the registry's CA certificate, or use --tls-verify=false if you trust the network";
+const TLS_HINT = "add the registry's CA certificate, or use --tls-verify=false if you trust the network";
 
 export interface SendOptions {
-  method?: 'GET' | 'HEAD';
   headers?: Record<string, string>;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
@@ -15,13 +14,12 @@ export interface SendOptions {
   timeoutMs: number;
 }
 
-/** One request, no redirects, no retries; resolves when the response headers arrive. */
+/** One GET, no redirects, no retries; resolves when the response headers arrive. */
 export function send(url: URL, opts: SendOptions): Promise<http.IncomingMessage> {
   const isHttps = url.protocol === 'https:';
   const request = isHttps ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      method: opts.method ?? 'GET',
       headers: { 'User-Agent': 'tspod', ...opts.headers },
       agent: isHttps ? opts.httpsAgent : opts.httpAgent,
     });
