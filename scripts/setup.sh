@@ -10,9 +10,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Runtime: uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd.
 # Tests, benchmarks and the mirror: docker-registry busybox-static debootstrap apache2-utils openssl
-# tmux hyperfine podman skopeo.
+# tmux hyperfine podman skopeo umoci.
 PACKAGES=(uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd
-  docker-registry busybox-static debootstrap apache2-utils openssl tmux hyperfine podman skopeo)
+  docker-registry busybox-static debootstrap apache2-utils openssl tmux hyperfine podman skopeo umoci)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import type { Engine } from './engine.js';
-import { TspodError } from './errors.js';
+import { MultiError, TspodError } from './errors.js';
 import { familiarRepo, splitTaggedName } from './reference.js';
 import { humanSize, timeAgo } from './humanize.js';
-import { shortId } from './images.js';
+import { requireImage, shortId } from './images.js';
 import type { ImageRecord, StoreState } from '../store/image-store.js';
 
 /** The parts of an OCI / Docker image config tspod reads. */
@@ -193,4 +193,21 @@ export function inspectImage(engine: Engine, image: ImageRecord) {
     History: config.history,
     Labels: c.Labels ?? null,
   };
+}
+
+/** Inspects several images; the ones not found are reported together, one line each. */
+export function inspectImages(engine: Engine, inputs: string[]): { found: ReturnType<typeof inspectImage>[]; error?: TspodError } {
+  const state = engine.store.read();
+  const found: ReturnType<typeof inspectImage>[] = [];
+  const errors: TspodError[] = [];
+  for (const input of inputs) {
+    try {
+      found.push(inspectImage(engine, requireImage(engine, state, input).image));
+    } catch (e) {
+      if (!(e instanceof TspodError)) throw e;
+      errors.push(e);
+    }
+  }
+  if (!errors.length) return { found };
+  return { found, error: errors.length === 1 ? errors[0] : new MultiError(errors, errors[0].exitCode) };
 }

@@ -1,0 +1,27 @@
+import { Flags } from '@oclif/core';
+import { TspodCommand } from '../../cli/base.js';
+import { confirm } from '../../cli/confirm.js';
+import { humanSize } from '../../core/humanize.js';
+import { pruneImages } from '../../core/images.js';
+
+export default class ImagePrune extends TspodCommand {
+  static override description = 'Remove dangling images (with -a, every image)';
+  static override flags = {
+    all: Flags.boolean({ char: 'a', description: 'Remove all unused images, not just dangling ones' }),
+    force: Flags.boolean({ char: 'f', description: 'Do not prompt for confirmation' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(ImagePrune);
+    const what = flags.all ? 'all images without at least one container associated to them' : 'all dangling images';
+    if (!flags.force) await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
+    const result = await pruneImages(this.engine(flags), { all: flags.all });
+    if (result.deleted.length) {
+      this.log('Deleted Images:');
+      for (const name of result.untagged) this.log(`untagged: ${name}`);
+      for (const id of result.deleted) this.log(`deleted: ${id}`);
+      this.log('');
+    }
+    this.log(`Total reclaimed space: ${humanSize(result.reclaimed)}`);
+  }
+}
