@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
-import { versionInfo, type VersionBinary, type VersionInfo } from '../core/host-info.js';
+import { versionInfo, type VersionBinary, type VersionInfo } from '../core/version-info.js';
 import { goJson, renderInspect } from '../core/template/index.js';
 
 function binaryLine(b: VersionBinary | null): string {

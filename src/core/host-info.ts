@@ -1,24 +1,18 @@
 /**
- * What `tspod info` and `tspod version` report: the host, the store, the helpers and the
- * registry configuration. Field names follow Podman's `info` JSON so that templates written for
- * Podman (`{{.Host.OCIRuntime.Name}}`, `{{.Store.GraphRoot}}`) carry over. Helper versions are
- * probed in parallel and only for the helpers tspod would actually use.
+ * What `tspod info` reports: the host, the store, the helpers and the registry configuration.
+ * Field names follow Podman's `info` JSON so that templates written for Podman
+ * (`{{.Host.OCIRuntime.Name}}`, `{{.Store.GraphRoot}}`) carry over. Helper versions are probed
+ * in parallel and only for the helpers tspod would actually use.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cgroupLayout, probeHelper, type HelperBinary } from '../namespaces/probe.js';
-import { probeRuntimes } from '../namespaces/runtime.js';
+import { cgroupLayout, probeHelper } from '../namespaces/probe.js';
 import { currentUser, parseSubIdFile, subIdFile, type SubIdRange } from '../namespaces/subid.js';
 import { ImageStore } from '../store/image-store.js';
 import type { StorePaths } from '../store/paths.js';
 import { loadRegistriesConfig } from './registries.js';
-
-export interface Binary {
-  name: string;
-  path: string;
-  version: string;
-}
+import { chosenRuntime, goArch, networkHelper, toBinary, type Binary } from './version-info.js';
 
 export interface HostInfo {
   host: {
@@ -59,12 +53,6 @@ export interface HostInfo {
   };
 }
 
-/** Node's arch names in Go's spelling (GOARCH), as container tools print them. */
-export function goArch(arch = process.arch): string {
-  const names: Record<string, string> = { x64: 'amd64', ia32: '386', ppc64: 'ppc64le' };
-  return names[arch] ?? arch;
-}
-
 function distribution(): { distribution: string; version: string } {
   let text = '';
   try {
@@ -82,21 +70,6 @@ function subIdRangesOrNone(kind: 'uid' | 'gid'): SubIdRange[] {
   } catch {
     return [];
   }
-}
-
-function toBinary(helper: HelperBinary | undefined): Binary | null {
-  return helper ? { name: helper.name, path: helper.path, version: helper.version } : null;
-}
-
-/** The runtime findRuntime would choose (from the probe cache when it is fresh), or null. */
-export async function chosenRuntime(paths: StorePaths, preferred?: string): Promise<Binary | null> {
-  const chosen = (await probeRuntimes(preferred, { runroot: paths.runroot })).find((p) => p.usable);
-  return chosen ? { name: chosen.name!, path: chosen.path!, version: chosen.version! } : null;
-}
-
-/** slirp4netns when installed (what rootless networking has used longest), else pasta. */
-export async function networkHelper(): Promise<Binary | null> {
-  return toBinary((await probeHelper('slirp4netns')) ?? (await probeHelper('pasta')));
 }
 
 /** Images in the store, without creating a store that does not exist yet. */
@@ -147,7 +120,6 @@ export async function hostInfo(paths: StorePaths, opts: { runtime?: string } = {
   };
 }
 
-/** A helper as `tspod version` shows it; Podman's version output uses Go's field names. */
 /** Go's names for info's JSON keys where they are not just capitalized (Podman's Info struct). */
 const GO_FIELD_NAMES: Record<string, string> = { os: 'OS', cpus: 'CPUs', uid: 'UID', gid: 'GID', ociRuntime: 'OCIRuntime' };
 
@@ -167,38 +139,4 @@ export function templateView(value: unknown, isMap = false): unknown {
       templateView(v, MAP_FIELDS.has(key)),
     ]),
   );
-}
-
-export interface VersionBinary {
-  Name: string;
-  Path: string;
-  Version: string;
-}
-
-export interface VersionInfo {
-  Client: { Version: string; NodeVersion: string; Os: string; Arch: string; OsArch: string };
-  Runtime: VersionBinary | null;
-  Conmon: VersionBinary | null;
-  NetworkHelper: VersionBinary | null;
-}
-
-function versionBinary(b: Binary | null): VersionBinary | null {
-  return b && { Name: b.name, Path: b.path, Version: b.version };
-}
-
-/** `tspod version`: the helper versions cost one spawn each, in parallel; the runtime's is cached. */
-export async function versionInfo(paths: StorePaths, tspodVersion: string, opts: { runtime?: string } = {}): Promise<VersionInfo> {
-  const [runtime, conmon, network] = await Promise.all([chosenRuntime(paths, opts.runtime), probeHelper('conmon'), networkHelper()]);
-  return {
-    Client: {
-      Version: tspodVersion,
-      NodeVersion: process.version,
-      Os: process.platform,
-      Arch: goArch(),
-      OsArch: `${process.platform}/${goArch()}`,
-    },
-    Runtime: versionBinary(runtime),
-    Conmon: versionBinary(toBinary(conmon)),
-    NetworkHelper: versionBinary(network),
-  };
 }

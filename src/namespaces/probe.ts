@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findExecutable, HELPER_PATH, oneLine } from './helpers.js';
-import { mappingArgs, parseIdMap, type IdMapping } from './userns.js';
+import type { IdMapping } from './userns.js';
 import type { SubIdRange } from './subid.js';
 
 const HELPER_ENV = { PATH: HELPER_PATH, LC_ALL: 'C' };
@@ -170,6 +170,8 @@ export async function probeIdMapping(
     void exited.then(() => resolve(false));
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+  // Loaded here, not at the top: userns.js pulls in proper-lockfile, which `tspod version` need not pay for.
+  const { mappingArgs, parseIdMap } = await import('./userns.js');
   try {
     if (!(await ready)) return { ok: false, failedStep: 'unshare', error: oneLine(stderr) || 'unshare failed' };
     const pid = String(child.pid);
