@@ -90,7 +90,8 @@ export async function probeRuntimes(preferred?: string, opts: FindRuntimeOptions
       try {
         st = statSync(file);
       } catch (e) {
-        return { requested: want, path: file, usable: false, reason: (e as NodeJS.ErrnoException).code, hideUnifiedCgroup: false };
+        const code = (e as NodeJS.ErrnoException).code;
+        return { requested: want, usable: false, reason: code === 'ENOENT' ? 'not installed' : code, hideUnifiedCgroup: false };
       }
       let entry = cache[file];
       if (!entry || entry.mtimeMs !== st.mtimeMs || entry.size !== st.size) {
