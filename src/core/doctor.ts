@@ -47,7 +47,7 @@ function fail(name: string, p: Problem, required = true): Check {
   return { name, ok: false, required, detail: p.cause, cause: p.cause, ...(p.fix ? { fix: p.fix } : {}) };
 }
 
-export function describeRanges(ranges: SubIdRange[]): string {
+function describeRanges(ranges: SubIdRange[]): string {
   return ranges.map((r) => `${r.start}-${r.start + r.count - 1}`).join(', ');
 }
 
@@ -55,7 +55,7 @@ export function describeRanges(ranges: SubIdRange[]): string {
  * The first id after every range in a subid file (at least 100000, as useradd starts): where a
  * new range for the user can go without overlapping anyone's.
  */
-export function freeSubIdStart(text: string): number {
+function freeSubIdStart(text: string): number {
   let next = 100000;
   for (const line of text.split('\n')) {
     const [, start, count] = line.trim().split(':');
@@ -143,7 +143,7 @@ export async function checkRuntime(ctx: DoctorContext): Promise<Check> {
     .filter((p) => p !== chosen)
     .map((p) => `${p.name ?? p.requested}${p.version ? ` ${p.version}` : ''} not used: ${p.reason}`);
   if (!chosen) {
-    if (ctx.runtime) return fail('OCI runtime', { cause: `--runtime ${ctx.runtime}: ${probes[0].reason}` });
+    if (ctx.runtime) return fail('OCI runtime', problem('runtime-unusable', ctx.runtime, probes[0].reason));
     return fail('OCI runtime', problem('runtime-missing', probes));
   }
   const note = chosen.hideUnifiedCgroup ? ', with /sys/fs/cgroup/unified hidden from it' : '';

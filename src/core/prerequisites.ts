@@ -6,7 +6,7 @@
 import { TspodError } from './errors.js';
 
 /** The Debian package that ships each helper tspod spawns. */
-export const HELPER_PACKAGES: Record<string, string> = {
+const HELPER_PACKAGES: Record<string, string> = {
   newuidmap: 'uidmap',
   newgidmap: 'uidmap',
   unshare: 'util-linux',
@@ -74,6 +74,10 @@ const PROBLEMS = {
     cause: `no working OCI runtime (${tried.map((t) => `${t.requested}: ${t.reason}`).join('; ')})`,
     fix: 'apt-get install -y runc',
   }),
+  'runtime-unusable': (requested: string, reason = 'not installed'): Problem => ({
+    cause: `OCI runtime "${requested}" cannot be used (${reason})`,
+    ...(reason === 'not installed' && HELPER_PACKAGES[requested] ? { fix: `apt-get install -y ${HELPER_PACKAGES[requested]}` } : {}),
+  }),
   'network-helper-missing': (): Problem => ({
     cause: 'neither slirp4netns nor pasta is installed, so containers cannot have a network',
     fix: 'apt-get install -y slirp4netns',
@@ -91,7 +95,7 @@ export function problem<N extends ProblemName>(name: N, ...args: Parameters<(typ
 }
 
 /** The hint line form of a fix, as every tspod error shows it. */
-export function fixHint(fix: string): string {
+function fixHint(fix: string): string {
   return `as root: ${fix}`;
 }
 

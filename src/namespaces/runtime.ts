@@ -13,7 +13,6 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { prerequisiteError } from '../core/prerequisites.js';
-import { TspodError } from '../core/errors.js';
 import { writeJsonAtomic } from '../store/atomic.js';
 import { findExecutable } from './helpers.js';
 import { cgroupLayout, parseVersion, runHelper } from './probe.js';
@@ -65,11 +64,7 @@ export async function findRuntime(preferred?: string, opts: FindRuntimeOptions =
   const probes = await probeRuntimes(preferred, opts);
   const chosen = probes.find((p) => p.usable);
   if (chosen) return { name: chosen.name!, path: chosen.path!, version: chosen.version!, hideUnifiedCgroup: chosen.hideUnifiedCgroup };
-  if (preferred) {
-    const [probe] = probes;
-    if (!probe.path) throw new TspodError(`OCI runtime "${preferred}" not found`, 'pass --runtime runc, --runtime crun or the path of an installed runtime');
-    throw new TspodError(`OCI runtime ${probe.path} does not work (${probe.reason})`, 'pass another --runtime');
-  }
+  if (preferred) throw prerequisiteError('runtime-unusable', preferred, probes[0].reason);
   throw prerequisiteError('runtime-missing', probes);
 }
 
