@@ -10,7 +10,6 @@ import type { Arg, Command, ControlNode, Node, Pipe } from './parser.js';
 
 /** No value flows in from the previous command of the pipeline. */
 const MISSING = Symbol('missing');
-type Final = unknown;
 
 const BREAK = Symbol('break');
 const CONTINUE = Symbol('continue');
@@ -145,7 +144,7 @@ class State {
   }
 
   private evalPipeline(dot: unknown, pipe: Pipe): unknown {
-    let value: Final = MISSING;
+    let value: unknown = MISSING;
     for (const cmd of pipe.cmds) value = this.evalCommand(dot, cmd, value);
     for (const name of pipe.decl) {
       if (pipe.isAssign) this.setVar(name, value, pipe.pos);
@@ -154,7 +153,7 @@ class State {
     return value;
   }
 
-  private evalCommand(dot: unknown, cmd: Command, final: Final): unknown {
+  private evalCommand(dot: unknown, cmd: Command, final: unknown): unknown {
     const first = cmd.args[0]!;
     switch (first.kind) {
       case 'field':
@@ -182,13 +181,13 @@ class State {
     }
   }
 
-  private notAFunction(args: Arg[], final: Final): void {
+  private notAFunction(args: Arg[], final: unknown): void {
     if (args.length > 1 || final !== MISSING) {
       this.fail(args[0]!.pos, argText(args[0]!), `can't give argument to non-function ${argText(args[0]!)}`);
     }
   }
 
-  private evalFieldChain(receiver: unknown, node: Arg, idents: string[], args: Arg[], final: Final): unknown {
+  private evalFieldChain(receiver: unknown, node: Arg, idents: string[], args: Arg[], final: unknown): unknown {
     if (this.options.header) return this.options.header(idents);
     const hasArgs = args.length > 1 || final !== MISSING;
     let value = receiver;
@@ -207,7 +206,7 @@ class State {
     return value;
   }
 
-  private evalFunction(dot: unknown, name: string, args: Arg[], final: Final, pos: number, context: string): unknown {
+  private evalFunction(dot: unknown, name: string, args: Arg[], final: unknown, pos: number, context: string): unknown {
     const fn = this.options.funcs[name]!;
     const given = args.length - 1 + (final === MISSING ? 0 : 1);
     if (given < fn.min || given > fn.max) {

@@ -293,7 +293,7 @@ function pad(s: string, spec: Spec, mode: 'text' | 'numeric' | 'noZero' = 'text'
 function formatArg(v: unknown, verb: string, spec: Spec): string {
   if (verb === 'T') return pad(goTypeName(v), spec);
   if (verb === 'v' && (v === null || v === undefined)) return pad('<nil>', spec);
-  if (Array.isArray(v) && verb !== 'T') {
+  if (Array.isArray(v)) {
     // Go applies the verb to each element of a slice.
     return `[${v.map((e) => formatArg(e, verb, { ...spec, width: undefined })).join(' ')}]`;
   }

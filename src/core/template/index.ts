@@ -11,7 +11,7 @@ import { goJson, goQuote } from './gofmt.js';
 import { parse, type Node } from './parser.js';
 import { DOCKER_TABLE, tabwrite } from './tabwriter.js';
 
-export { formatValue, goJson, goSprintf } from './gofmt.js';
+export { goJson, goSprintf } from './gofmt.js';
 export { DOCKER_TABLE, tabwrite, type TabWriterSettings } from './tabwriter.js';
 
 export interface CompiledTemplate {

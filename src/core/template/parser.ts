@@ -44,7 +44,7 @@ export type Arg =
   | { kind: 'number'; pos: number; value: number; text: string }
   | { kind: 'string'; pos: number; value: string; text: string };
 
-type Terminator = { kind: 'end' | 'else'; pos: number };
+type Terminator = { kind: 'end'; pos: number } | { kind: 'else'; pos: number };
 
 const UNSUPPORTED_KEYWORDS = new Set(['block', 'define', 'template']);
 
@@ -68,10 +68,8 @@ class Parser {
     const list: Node[] = [];
     while (this.peek().type !== 'eof') {
       const node = this.textOrAction();
-      if ('kind' in node && (node.kind === 'end' || node.kind === 'else')) {
-        this.fail(`unexpected {{${node.kind}}}`, node.pos);
-      }
-      list.push(node as Node);
+      if (node.kind === 'end' || node.kind === 'else') this.fail(`unexpected {{${node.kind}}}`, node.pos);
+      list.push(node);
     }
     return list;
   }
@@ -117,8 +115,8 @@ class Parser {
     const list: Node[] = [];
     while (this.peekNonSpace().type !== 'eof') {
       const node = this.textOrAction();
-      if ('kind' in node && (node.kind === 'end' || node.kind === 'else')) return { list, terminator: node as Terminator };
-      list.push(node as Node);
+      if (node.kind === 'end' || node.kind === 'else') return { list, terminator: node };
+      list.push(node);
     }
     this.fail('unexpected EOF');
   }
@@ -263,20 +261,11 @@ class Parser {
     if (!node || this.peek().type !== 'field') return node;
     const idents: string[] = [];
     while (this.peek().type === 'field') idents.push(this.next().text.slice(1));
-    switch (node.kind) {
-      case 'field':
-      case 'variable':
-        return { ...node, idents: [...node.idents, ...idents] };
-      case 'bool':
-      case 'string':
-      case 'number':
-      case 'nil':
-      case 'dot':
-        this.fail(`unexpected . after term ${JSON.stringify(termText(node))}`, node.pos);
-      // falls through: fail never returns
-      default:
-        return { kind: 'chain', pos: node.pos, node, idents };
+    if (node.kind === 'field' || node.kind === 'variable') return { ...node, idents: [...node.idents, ...idents] };
+    if (['bool', 'string', 'number', 'nil', 'dot'].includes(node.kind)) {
+      this.fail(`unexpected . after term ${JSON.stringify(termText(node))}`, node.pos);
     }
+    return { kind: 'chain', pos: node.pos, node, idents };
   }
 
   private term(): Arg | undefined {
