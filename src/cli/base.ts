@@ -4,7 +4,7 @@
  */
 import { Command, Errors, type Interfaces } from '@oclif/core';
 import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
-import { openEngine, type Engine } from '../core/engine.js';
+import type { Engine } from '../core/engine.js';
 import { resolvePaths, type StorePaths } from '../store/paths.js';
 import { flagTable, splitAtPositionals } from './argv.js';
 import { globalFlags, leadingGlobal } from './globals.js';
@@ -54,7 +54,9 @@ export abstract class TspodCommand extends Command {
   }
 
   /** The engine over the store chosen by --root/--runroot. */
-  protected engine(flags: { root?: string; runroot?: string }): Engine {
+  protected async engine(flags: { root?: string; runroot?: string }): Promise<Engine> {
+    // Loaded on demand: commands like `version` never touch the store.
+    const { openEngine } = await import('../core/engine.js');
     return openEngine(this.storePaths(flags));
   }
 

@@ -21,7 +21,7 @@ export default class Images extends TspodCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Images);
-    const engine = this.engine(flags);
+    const engine = await this.engine(flags);
     const filters = [...(flags.filter ?? []), ...(args.reference ? [`reference=${args.reference}`] : [])];
     const rows = listImages(engine, engine.store.read(), { all: flags.all, noTrunc: flags['no-trunc'], filters });
     if (flags.quiet) {

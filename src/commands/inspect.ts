@@ -14,7 +14,7 @@ export default class Inspect extends TspodCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Inspect);
-    const { found, error } = inspectImages(this.engine(flags), argv as string[]);
+    const { found, error } = inspectImages(await this.engine(flags), argv as string[]);
     if (found.length || !error) process.stdout.write(renderInspect(flags.format, found));
     if (error) throw error;
   }

@@ -20,7 +20,7 @@ export default class Pull extends TspodCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Pull);
-    const engine = this.engine(flags);
+    const engine = await this.engine(flags);
     const result = await pullImage(engine, args.image, {
       platform: flags.platform,
       tlsVerify: flags['tls-verify'],

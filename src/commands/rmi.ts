@@ -13,7 +13,7 @@ export default class Rmi extends TspodCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Rmi);
-    const result = await removeImages(this.engine(flags), argv as string[], { force: flags.force });
+    const result = await removeImages(await this.engine(flags), argv as string[], { force: flags.force });
     for (const name of result.untagged) this.log(`Untagged: ${name}`);
     for (const id of result.deleted) this.log(`Deleted: ${id}`);
     if (result.error) throw result.error;

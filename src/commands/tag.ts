@@ -14,6 +14,6 @@ export default class Tag extends TspodCommand {
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(Tag);
     const targets = (argv as string[]).slice(1);
-    await tagImage(this.engine(flags), args.source, targets);
+    await tagImage(await this.engine(flags), args.source, targets);
   }
 }

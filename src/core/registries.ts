@@ -62,10 +62,14 @@ function readConfigFile(file: string): z.infer<typeof RegistriesFile> | undefine
   return parsed.data;
 }
 
+/** Like Podman's CONTAINERS_REGISTRIES_CONF: one file that replaces the system and user ones. */
+export const REGISTRIES_ENV = 'TSPOD_REGISTRIES_CONF';
+
 export function loadRegistriesConfig(dirs: string[]): RegistriesConfig {
   const config: RegistriesConfig = { registries: {}, unqualifiedSearchRegistries: [DEFAULT_REGISTRY], aliases: {}, files: [] };
-  for (const dir of [...new Set(dirs)]) {
-    const file = path.join(dir, REGISTRIES_FILE);
+  const override = process.env[REGISTRIES_ENV];
+  const files = override ? [override] : [...new Set(dirs)].map((dir) => path.join(dir, REGISTRIES_FILE));
+  for (const file of files) {
     const data = readConfigFile(file);
     if (!data) continue;
     config.files.push(file);

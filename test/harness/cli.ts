@@ -27,7 +27,7 @@ export interface TestStore {
   configDir: string;
   /** runs `tspod --root R --runroot RR ARGS` */
   tspod(args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<RunResult>;
-  /** writes the user's registries.json */
+  /** writes the registries.json the runs read (TSPOD_REGISTRIES_CONF, so as root too) */
   registries(config: object): void;
   cleanup(): Promise<void>;
 }
@@ -52,13 +52,20 @@ export function makeStore(): TestStore {
   const configHome = path.join(base, 'config');
   const configDir = path.join(configHome, 'tspod');
   mkdirSync(configDir, { recursive: true });
-  const env = { XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: path.join(base, 'data'), REGISTRY_AUTH_FILE: path.join(base, 'auth.json') };
+  const registriesFile = path.join(configDir, 'registries.json');
+  writeFileSync(registriesFile, '{}');
+  const env = {
+    XDG_CONFIG_HOME: configHome,
+    XDG_DATA_HOME: path.join(base, 'data'),
+    REGISTRY_AUTH_FILE: path.join(base, 'auth.json'),
+    TSPOD_REGISTRIES_CONF: registriesFile,
+  };
   return {
     root,
     runroot,
     configDir,
     tspod: (args, opts = {}) => run([process.execPath, BIN, '--root', root, '--runroot', runroot, ...args], { ...opts, env: { ...env, ...opts.env } }),
-    registries: (config) => writeFileSync(path.join(configDir, 'registries.json'), JSON.stringify(config)),
+    registries: (config) => writeFileSync(registriesFile, JSON.stringify(config)),
     async cleanup() {
       const ns = await joinUserNamespace({ runroot });
       await removeTree(ns, root);

@@ -13,7 +13,7 @@ export default class ImageInspect extends TspodCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ImageInspect);
-    const { found, error } = inspectImages(this.engine(flags), argv as string[]);
+    const { found, error } = inspectImages(await this.engine(flags), argv as string[]);
     if (found.length || !error) process.stdout.write(renderInspect(flags.format, found));
     if (error) throw error;
   }

@@ -15,7 +15,7 @@ export default class ImagePrune extends TspodCommand {
     const { flags } = await this.parse(ImagePrune);
     const what = flags.all ? 'all images without at least one container associated to them' : 'all dangling images';
     if (!flags.force) await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
-    const result = await pruneImages(this.engine(flags), { all: flags.all });
+    const result = await pruneImages(await this.engine(flags), { all: flags.all });
     if (result.deleted.length) {
       this.log('Deleted Images:');
       for (const name of result.untagged) this.log(`untagged: ${name}`);
