@@ -101,6 +101,7 @@ test('range over slices, maps (sorted keys), integers and nothing; else, break a
   assert.is(r('{{range .Config.Volumes}}x{{else}}none{{end}}'), 'none');
   assert.is(r('{{range .Config.ExposedPorts}}x{{else}}none{{end}}|{{range .Nope}}x{{else}}none{{end}}'), 'none|none');
   assert.is(r('{{range 3}}{{.}}{{end}}'), '012');
+  assert.is(r('{{range $i := 1000000000}}{{if eq $i 3}}{{break}}{{end}}{{$i}}{{end}}'), '012');
   assert.is(r('{{range $i, $e := .Config.Env}}{{if eq $i 0}}{{continue}}{{end}}{{$e}}{{end}}'), 'TERM=xterm');
   assert.is(r('{{range .Config.Cmd}}{{if eq . "-c"}}{{break}}{{end}}{{.}}{{end}}'), '/bin/sh');
   throwsTspod(() => r('{{range .Os}}{{end}}'), 'template: cannot execute "{{range .Os}}{{end}}": at <.Os>: range can\'t iterate over linux');

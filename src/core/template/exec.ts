@@ -87,10 +87,10 @@ class State {
       if (isAssign) this.setVar(decl[k]!, v, node.pipe.pos);
       else this.vars[mark + k]!.value = v;
     };
-    const entries = this.rangeEntries(value, node.pipe);
-    if (entries.length === 0 && node.elseList) this.walkList(dot, node.elseList);
     const iterationMark = this.vars.length;
-    for (const [key, elem] of entries) {
+    let empty = true;
+    for (const [key, elem] of this.rangeEntries(value, node.pipe)) {
+      empty = false;
       if (decl.length === 1) setVar(0, elem);
       if (decl.length === 2) {
         setVar(0, key);
@@ -105,21 +105,28 @@ class State {
         this.vars.length = iterationMark;
       }
     }
+    if (empty && node.elseList) this.walkList(dot, node.elseList);
     this.vars.length = mark;
   }
 
-  private rangeEntries(value: unknown, pipe: Pipe): [unknown, unknown][] {
-    if (value === undefined || value === null) return [];
-    if (Array.isArray(value)) return value.map((e, i) => [i, e]);
+  /** Key/element pairs, lazily: `{{range 1000000000}}` must not build an array first. */
+  private *rangeEntries(value: unknown, pipe: Pipe): Generator<[unknown, unknown]> {
+    if (value === undefined || value === null) return;
+    if (Array.isArray(value)) {
+      yield* value.entries();
+      return;
+    }
     if (typeof value === 'number' && Number.isInteger(value)) {
       if (pipe.decl.length > 1) this.fail(pipe.pos, pipeText(pipe), `can't use ${value} to iterate over more than one variable`);
-      return Array.from({ length: Math.max(value, 0) }, (_, i) => [i, i]);
+      for (let i = 0; i < value; i++) yield [i, i];
+      return;
     }
     if (typeof value === 'object') {
       const map = value as Record<string, unknown>;
-      return sortedKeys(map).map((k) => [k, map[k]]);
+      for (const k of sortedKeys(map)) yield [k, map[k]];
+      return;
     }
-    return this.fail(pipe.pos, pipeText(pipe), `range can't iterate over ${formatValue(value)}`);
+    this.fail(pipe.pos, pipeText(pipe), `range can't iterate over ${formatValue(value)}`);
   }
 
   private fail(pos: number, context: string, detail: string): never {
