@@ -24,7 +24,7 @@
  * ustar header, plus a pax header when something does not fit), and nothing the input could hide
  * between two headers.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { TspodError } from './errors.js';
 
 export interface SanitizeOptions {
@@ -35,13 +35,14 @@ export interface SanitizeOptions {
 }
 
 /** Input: uncompressed layer tar bytes; output: sanitized tar bytes. */
-export function sanitizeLayer(opts: SanitizeOptions): Transform {
+export function sanitizeLayer(opts: SanitizeOptions): Duplex {
   return new LayerSanitizer(opts);
 }
 
 const BLOCK = 512;
 /** Largest pax or GNU long-name header accepted (they are buffered). */
 const MAX_META_SIZE = 8 * 1024 * 1024;
+const SMALL_PIECE = 16 * 1024;
 const WHITEOUT_PREFIX = '.wh.';
 const METADATA_PREFIX = '.wh..wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
@@ -86,8 +87,8 @@ interface Entry {
   size: number;
   devmajor: number;
   devminor: number;
-  uname: Buffer;
-  gname: Buffer;
+  /** 64 raw bytes: uname and gname (32 each), unused with --numeric-owner but kept for fidelity */
+  owners: Buffer;
   /** pax records to write besides the regenerated ones, raw values */
   pax: Map<string, Buffer>;
 }
@@ -131,13 +132,40 @@ class LayerSanitizer extends Transform {
     this.rootless = opts.rootless;
   }
 
+  /**
+   * Small pieces of output (headers, small files) waiting to be pushed as one buffer, so tar's
+   * pipe sees few large writes; large body slices are pushed as they are, never copied.
+   */
+  private small: Buffer[] = [];
+  private smallBytes = 0;
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.consume(chunk);
-      callback();
     } catch (e) {
       callback(e as Error);
+      return;
     }
+    this.flushSmall();
+    callback();
+  }
+
+  private output(piece: Buffer): void {
+    if (piece.length >= SMALL_PIECE) {
+      this.flushSmall();
+      this.push(piece);
+      return;
+    }
+    this.small.push(piece);
+    this.smallBytes += piece.length;
+    if (this.smallBytes >= 4 * SMALL_PIECE) this.flushSmall();
+  }
+
+  private flushSmall(): void {
+    if (this.small.length === 0) return;
+    this.push(this.small.length === 1 ? this.small[0] : Buffer.concat(this.small, this.smallBytes));
+    this.small = [];
+    this.smallBytes = 0;
   }
 
   override _flush(callback: TransformCallback): void {
@@ -158,7 +186,7 @@ class LayerSanitizer extends Transform {
           return;
         case 'body': {
           const n = Math.min(available, this.bodyRemaining);
-          if (this.keepBody) this.push(chunk.subarray(offset, offset + n));
+          if (this.keepBody) this.output(chunk.subarray(offset, offset + n));
           offset += n;
           this.bodyRemaining -= n;
           if (this.bodyRemaining === 0) this.state = 'header';
@@ -200,7 +228,7 @@ class LayerSanitizer extends Transform {
   }
 
   private onHeader(block: Buffer): void {
-    if (block.every((b) => b === 0)) {
+    if (block[0] === 0 && block.every((b) => b === 0)) {
       this.state = 'end';
       return;
     }
@@ -246,8 +274,7 @@ class LayerSanitizer extends Transform {
       size: inputSize,
       devmajor: this.numeric(block, 329, 8),
       devminor: this.numeric(block, 337, 8),
-      uname: Buffer.from(block.subarray(265, 297)),
-      gname: Buffer.from(block.subarray(297, 329)),
+      owners: Buffer.from(block.subarray(265, 329)),
       pax: filterPax(pax),
     };
     this.keepBody = this.onEntry(entry, rawName);
@@ -324,7 +351,7 @@ class LayerSanitizer extends Transform {
       const hidden = base.slice(WHITEOUT_PREFIX.length);
       if (hidden === '' || hidden === '.' || hidden === '..') throw this.entryError(rawName, 'is not a valid whiteout');
       const target = parent === '' ? hidden : `${parent}/${hidden}`;
-      this.write({ ...entry, name: target, kind: 'char', linkname: '', mode: 0, size: 0, devmajor: 0, devminor: 0, pax: new Map() });
+      this.emitEntry({ ...entry, name: target, kind: 'char', linkname: '', mode: 0, size: 0, devmajor: 0, devminor: 0, pax: new Map() });
       return false;
     }
 
@@ -363,7 +390,7 @@ class LayerSanitizer extends Transform {
       case 'fifo':
         break;
     }
-    this.write(entry);
+    this.emitEntry(entry);
     return true;
   }
 
@@ -388,13 +415,13 @@ class LayerSanitizer extends Transform {
     const entry: Entry = known ?? { ...marker, name: dir, kind: 'dir', linkname: '', mode: 0o755, size: 0, pax: new Map() };
     entry.pax.set(OPAQUE_XATTR, Buffer.from('y'));
     this.dirs.set(dir, entry);
-    this.write(entry);
+    this.emitEntry(entry);
   }
 
-  private write(entry: Entry): void {
+  private emitEntry(entry: Entry): void {
     this.kinds.set(entry.name, entry.kind);
     this.dropped.delete(entry.name);
-    this.push(encodeEntry(entry));
+    this.output(encodeEntry(entry));
   }
 }
 
@@ -438,7 +465,7 @@ function ustarName(block: Buffer): string {
   return prefix ? `${prefix}/${name}` : name;
 }
 
-/** Octal (NUL/space terminated) or GNU base-256 number; undefined when malformed or negative. */
+/** Octal (space/NUL padded) or GNU base-256 number; undefined when malformed or negative. */
 export function parseNumeric(bytes: Buffer): number | undefined {
   if (bytes[0] & 0x80) {
     if (bytes[0] !== 0x80) return undefined;
@@ -446,10 +473,17 @@ export function parseNumeric(bytes: Buffer): number | undefined {
     for (let i = 1; i < bytes.length; i++) value = value * 256 + bytes[i];
     return Number.isSafeInteger(value) ? value : undefined;
   }
-  const text = bytes.toString('latin1').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  return parseInt(text, 8);
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0x20) i++;
+  let value = 0;
+  for (; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) return undefined;
+    value = value * 8 + (c - 0x30);
+  }
+  for (; i < bytes.length; i++) if (bytes[i] !== 0 && bytes[i] !== 0x20) return undefined;
+  return value;
 }
 
 function checksumMatches(block: Buffer): boolean {
@@ -499,8 +533,12 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${length} ${key}=`, 'latin1'), value, Buffer.from('\n')]);
 }
 
+/** Zero-padded octal in length - 1 digits, then NUL (the buffer is zero-filled). */
 function writeOctal(block: Buffer, offset: number, length: number, value: number): void {
-  block.write(value.toString(8).padStart(length - 1, '0'), offset, length - 1, 'latin1');
+  for (let i = offset + length - 2; i >= offset; i--) {
+    block[i] = 0x30 + (value % 8);
+    value = Math.floor(value / 8);
+  }
 }
 
 /** A canonical ustar header, preceded by a pax header when names or numbers do not fit. */
@@ -526,8 +564,7 @@ function encodeEntry(entry: Entry): Buffer {
     mtime: Math.min(entry.mtime, OCTAL_11),
     devmajor: Math.min(entry.devmajor, OCTAL_7),
     devminor: Math.min(entry.devminor, OCTAL_7),
-    uname: entry.uname,
-    gname: entry.gname,
+    owners: entry.owners,
   });
   if (records.length === 0) return header;
   const data = Buffer.concat(records);
@@ -557,12 +594,11 @@ interface UstarFields {
   mtime: number;
   devmajor: number;
   devminor: number;
-  uname?: Buffer;
-  gname?: Buffer;
+  owners?: Buffer;
 }
 
 function ustarHeader(f: UstarFields): Buffer {
-  const block = Buffer.alloc(BLOCK);
+  const block = Buffer.allocUnsafe(BLOCK).fill(0); // from the pool: cheaper than Buffer.alloc
   block.write(f.name, 0, 100, 'latin1');
   writeOctal(block, 100, 8, f.mode);
   writeOctal(block, 108, 8, f.uid);
@@ -572,13 +608,13 @@ function ustarHeader(f: UstarFields): Buffer {
   block.write(f.typeflag, 156, 1, 'latin1');
   block.write(f.linkname, 157, 100, 'latin1');
   block.write('ustar\x0000', 257, 8, 'latin1');
-  f.uname?.copy(block, 265);
-  f.gname?.copy(block, 297);
+  f.owners?.copy(block, 265);
   writeOctal(block, 329, 8, f.devmajor);
   writeOctal(block, 337, 8, f.devminor);
   block.fill(0x20, 148, 156);
   let sum = 0;
-  for (const b of block) sum += b;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  for (let i = 0; i < BLOCK; i++) sum += block[i];
+  writeOctal(block, 148, 7, sum); // six digits, NUL, and the space left by fill()
+  block[154] = 0;
   return block;
 }
