@@ -5,7 +5,7 @@
  * and the whole file is run again as the test user.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,6 +252,34 @@ rootlessTest('rootless: a range newuidmap refuses fails with its reason, no proc
     .split('\n')
     .filter((line) => line && !before.has(line.split(' ')[0]) && line.includes('tspod-pause'));
   assert.equal(leaked, []);
+});
+
+rootlessTest('rootless: disabled user namespaces are one clear line naming the sysctl to change', () => {
+  // user.max_user_namespaces is per user namespace: in one of our own, set it to 0 and run tspod
+  // there as a non-root id, so its unshare fails for real.
+  // Reachable by that id, which is not us: not inside our private temporary directory.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tspod-userns-disabled-'));
+  chmodSync(dir, 0o777);
+  const subids = path.join(dir, 'subid');
+  writeFileSync(subids, '1000:1:100\n', { mode: 0o644 });
+  const script = `import { joinUserNamespace } from ${JSON.stringify(USERNS_JS)};
+    try { await joinUserNamespace({ runroot: ${JSON.stringify(path.join(dir, 'runroot'))} }); console.log('joined'); }
+    catch (e) { console.log(e.line); }`;
+  let output: string;
+  try {
+    output = execFileSync(
+      'unshare',
+      ['-U', '--map-auto', '--map-root-user', 'sh', '-c', 'echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid=1000 --regid=1000 --clear-groups "$@"',
+        'sh', process.execPath, '--input-type=module', '-e', script],
+      { encoding: 'utf8', env: { ...process.env, TSPOD_SUBUID_FILE: subids, TSPOD_SUBGID_FILE: subids } },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.is(
+    output.trim(),
+    'cannot create a user namespace (unshare: unshare failed: No space left on device): user namespaces are disabled: as root: sysctl -w user.max_user_namespaces=15000',
+  );
 });
 
 rootTest(`as ${TEST_USER}: the rootless tests of this file pass`, () => {

@@ -63,7 +63,8 @@ export async function subIdRanges(kind: SubIdKind, user: SubIdUser = currentUser
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new TspodError(`cannot read ${file} (${code ?? String(e)})`, 'it must be readable by every user (mode 0644)');
   }
   const ranges = parseSubIdFile(text, user);
   if (ranges.length > 0) return ranges;
