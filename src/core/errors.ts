@@ -37,3 +37,21 @@ export class MultiError extends TspodError {
 export function isTspodError(e: unknown): e is TspodError {
   return e instanceof TspodError;
 }
+
+/**
+ * Runs `fn` for each input, Podman-style: every input is tried, and the user errors are
+ * reported together afterwards, one line each (exit code: the highest of them).
+ */
+export async function forEachInput(inputs: string[], fn: (input: string) => Promise<void>): Promise<void> {
+  const errors: TspodError[] = [];
+  for (const input of inputs) {
+    try {
+      await fn(input);
+    } catch (e) {
+      if (!isTspodError(e)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length) throw new MultiError(errors, Math.max(...errors.map((e) => e.exitCode)));
+}

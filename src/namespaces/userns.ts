@@ -79,10 +79,20 @@ export async function stopUserNamespace(opts: { runroot: string }): Promise<void
   }
 }
 
+/** The identity map of the initial user namespace. */
+function isInitialNamespace(mappings: IdMapping[]): boolean {
+  return mappings.length === 1 && mappings[0].containerID === 0 && mappings[0].hostID === 0 && mappings[0].size === 4294967295;
+}
+
+/**
+ * Root needs no namespace. A process already inside the pause process's user namespace (conmon
+ * runs tspod's exit command there) is root too, but rootless: it has nothing to enter.
+ */
 async function hostContext(): Promise<NamespaceContext> {
+  const uidMappings = parseIdMap(await readFile('/proc/self/uid_map', 'utf8'));
   return {
-    rootless: false,
-    uidMappings: parseIdMap(await readFile('/proc/self/uid_map', 'utf8')),
+    rootless: !isInitialNamespace(uidMappings),
+    uidMappings,
     gidMappings: parseIdMap(await readFile('/proc/self/gid_map', 'utf8')),
     wrap: (argv) => argv,
   };

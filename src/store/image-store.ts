@@ -158,7 +158,7 @@ export class ImageStore {
    * its slow deletion can happen without the lock.
    */
   retire(dir: string): string {
-    const target = path.join(this.root, 'tmp', `0-retired-${randomBytes(6).toString('hex')}`);
+    const target = path.join(this.root, 'tmp', `${process.pid}-retired-${randomBytes(6).toString('hex')}`);
     renameSync(dir, target);
     return target;
   }
