@@ -312,7 +312,8 @@ async function commit(engine: Engine, c: CommitInput): Promise<string[]> {
       } satisfies ImageRecord;
       state.images.push(image);
     }
-    if (c.ref.tag) assignName(state, image, c.name);
+    // With a digest the tag is ignored, as Docker and Podman do: it would not say what was pulled.
+    if (c.ref.tag && !c.ref.digest) assignName(state, image, c.name);
     if (!image.digests.includes(c.digestName)) image.digests.push(c.digestName);
   });
   return leftovers;
