@@ -6,10 +6,29 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
+import * as assert from 'uvu/assert';
 import { ImageStore, type StoreState } from '../../src/store/image-store.js';
 import { resolvePaths } from '../../src/store/paths.js';
 import { joinUserNamespace, type IdMapping, type NamespaceContext } from '../../src/namespaces/userns.js';
-import type { TestStore } from './cli.js';
+import type { RunResult, TestStore } from './cli.js';
+
+export function assertOk(r: RunResult, what: string): void {
+  assert.is(r.code, 0, `${what} failed (exit ${r.code}): ${r.stderr}`);
+}
+
+/**
+ * Exit `code` and exactly one "Error: ..." line, matching `re` and last on stderr (progress lines
+ * may come before it); nothing on stdout.
+ */
+export function assertOneError(r: RunResult, re: RegExp, code = 125): void {
+  assert.is(r.code, code, `exit code (stderr: ${r.stderr})`);
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  const errors = lines.filter((l) => l.startsWith('Error: '));
+  assert.is(errors.length, 1, `one error line on stderr, got:\n${r.stderr}`);
+  assert.is(lines.at(-1), errors[0]);
+  assert.match(errors[0]!, re);
+  assert.is(r.stdout, '');
+}
 
 /** The store's images.json, validated by the store's own schema (throws when damaged). */
 export function readState(store: TestStore): StoreState {
