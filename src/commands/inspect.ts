@@ -1,21 +1,19 @@
 import { Args, Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
-import { inspectImages } from '../core/image-view.js';
-import { renderInspect } from '../core/template/index.js';
+import { printInspect } from '../cli/inspect-output.js';
+import type { InspectType } from '../core/inspect.js';
 
 export default class Inspect extends TspodCommand {
-  static override description = 'Display detailed information on images (containers arrive with the container commands)';
+  static override description = 'Display detailed information on containers and images';
   static override strict = false;
-  static override args = { name: Args.string({ description: 'IMAGE (name, ID or digest), several allowed', required: true }) };
+  static override args = { name: Args.string({ description: 'CONTAINER or IMAGE, several allowed', required: true }) };
   static override flags = {
-    format: Flags.string({ char: 'f', description: 'Format the output with a Go template' }),
-    type: Flags.string({ description: 'Only look for this type of object', options: ['image'] }),
+    format: Flags.string({ char: 'f', description: "Format the output with a Go template, e.g. '{{.State.Status}}'" }),
+    type: Flags.string({ description: 'Only look for this type of object', options: ['container', 'image'] }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Inspect);
-    const { found, error } = inspectImages(await this.engine(flags), argv as string[]);
-    if (found.length || !error) process.stdout.write(renderInspect(flags.format, found));
-    if (error) throw error;
+    await printInspect(await this.engine(flags), argv as string[], flags.format, flags.type as InspectType);
   }
 }

@@ -3,6 +3,7 @@
  * only when something must happen inside the user namespace, the namespace itself.
  */
 import { joinUserNamespace, type NamespaceContext } from '../namespaces/userns.js';
+import { ContainerStore } from '../store/container-store.js';
 import { ImageStore } from '../store/image-store.js';
 import type { StorePaths } from '../store/paths.js';
 import { loadRegistriesConfig, type RegistriesConfig } from './registries.js';
@@ -15,6 +16,7 @@ export interface Output {
 export interface Engine {
   paths: StorePaths;
   store: ImageStore;
+  containers: ContainerStore;
   registries: RegistriesConfig;
   /** Joins (or creates) the rootless user namespace on first use. */
   namespace(): Promise<NamespaceContext>;
@@ -25,6 +27,7 @@ export function openEngine(paths: StorePaths): Engine {
   return {
     paths,
     store: ImageStore.open(paths),
+    containers: ContainerStore.open(paths),
     registries: loadRegistriesConfig([paths.systemConfigDir, paths.configDir]),
     namespace: () => (ns ??= joinUserNamespace({ runroot: paths.runroot })),
   };

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import type { Engine } from './engine.js';
-import { MultiError, TspodError } from './errors.js';
+import { TspodError } from './errors.js';
 import { familiarRepo, splitTaggedName } from './reference.js';
 import { humanSize, timeAgo } from './humanize.js';
-import { requireImage, shortId } from './images.js';
+import { shortId } from './images.js';
 import type { ImageRecord, StoreState } from '../store/image-store.js';
 
 /** The parts of an OCI / Docker image config tspod reads. */
@@ -79,7 +79,11 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-/** One row per name, like Docker; an untagged image is a single <none>:<none> row. */
+/**
+ * One row per name, like Docker. An untagged image gets a row with tag <none> per repository it
+ * was pulled from (its digests: pulled by digest, or its tag moved to another image), as Docker
+ * shows it, or else a single <none>:<none> row.
+ */
 export function listImages(engine: Engine, state: StoreState, opts: ListOptions): ImageRow[] {
   const filters = parseImageFilters(opts.filters);
   const rows: ImageRow[] = [];
@@ -89,12 +93,14 @@ export function listImages(engine: Engine, state: StoreState, opts: ListOptions)
     if (filters.dangling !== undefined && filters.dangling !== dangling) continue;
     const labels = filters.labels.length ? (readImageConfig(engine, image).config.Labels ?? {}) : {};
     if (!filters.labels.every(([k, v]) => k in labels && (v === undefined || labels[k] === v))) continue;
-    const names = dangling ? [undefined] : image.names;
-    for (const name of names) {
-      const { repo, tag } = name ? splitTaggedName(name) : { repo: '<none>', tag: '<none>' };
-      const repository = name ? familiarRepo(repo) : repo;
+    const digestRepos = [...new Set(image.digests.map((d) => d.slice(0, d.indexOf('@'))))];
+    const entries = dangling
+      ? (digestRepos.length ? digestRepos : [undefined]).map((repo) => ({ repo, tag: '<none>' }))
+      : image.names.map((name) => splitTaggedName(name));
+    for (const { repo, tag } of entries) {
+      const repository = repo ? familiarRepo(repo) : '<none>';
       if (filters.references.length && !filters.references.some((re) => re.test(repository) || re.test(`${repository}:${tag}`))) continue;
-      const digest = image.digests.find((d) => !name || d.startsWith(`${repo}@`)) ?? '';
+      const digest = (repo && image.digests.find((d) => d.startsWith(`${repo}@`))) ?? '';
       rows.push({
         Repository: repository,
         Tag: tag,
@@ -193,21 +199,4 @@ export function inspectImage(engine: Engine, image: ImageRecord) {
     History: config.history,
     Labels: c.Labels ?? null,
   };
-}
-
-/** Inspects several images; the ones not found are reported together, one line each. */
-export function inspectImages(engine: Engine, inputs: string[]): { found: ReturnType<typeof inspectImage>[]; error?: TspodError } {
-  const state = engine.store.read();
-  const found: ReturnType<typeof inspectImage>[] = [];
-  const errors: TspodError[] = [];
-  for (const input of inputs) {
-    try {
-      found.push(inspectImage(engine, requireImage(engine, state, input).image));
-    } catch (e) {
-      if (!(e instanceof TspodError)) throw e;
-      errors.push(e);
-    }
-  }
-  if (!errors.length) return { found };
-  return { found, error: errors.length === 1 ? errors[0] : new MultiError(errors, errors[0].exitCode) };
 }

@@ -1,0 +1,134 @@
+/** stop, kill, wait, rm, rename and prune: Docker's semantics without a daemon. */
+import type { Engine } from '../engine.js';
+import { TspodError, forEachInput } from '../errors.js';
+import type { ContainerRecord } from '../../store/container-store.js';
+import { waitForExit, readExitCode } from '../../namespaces/conmon.js';
+import { ContainerNotRunningError, runtimeKill } from '../../namespaces/oci-runtime.js';
+import { cleanupContainer, removeFiles, restartAfterExit, syncContainers } from './exit.js';
+import { VALID_NAME } from './names.js';
+import { isActive, requireContainer } from './lookup.js';
+import { runtimeContext } from './runtime-context.js';
+import { parseSignal } from '../run-options.js';
+
+/** Podman's exit code for rm of a running container without -f. */
+export const EXIT_CONTAINER_RUNNING = 2;
+
+function current(engine: Engine, input: string): ContainerRecord {
+  return requireContainer(engine.containers.read(), input);
+}
+
+async function markStoppedByUser(engine: Engine, id: string): Promise<void> {
+  await engine.containers.update((state) => {
+    const c = state.containers.find((x) => x.id === id);
+    if (c) c.state.stoppedByUser = true;
+  });
+}
+
+/** Waits for the exit code, up to `timeoutMs` (undefined: forever); undefined on timeout. */
+async function exitWithin(engine: Engine, c: ContainerRecord, timeoutMs?: number): Promise<number | undefined> {
+  const { runDir } = engine.containers.containerPaths(c.id);
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  try {
+    return await waitForExit(runDir, c.id, { conmonPid: c.state.conmonPid, signal });
+  } catch (e) {
+    if (signal?.aborted) return undefined;
+    throw e;
+  }
+}
+
+async function signalContainer(engine: Engine, c: ContainerRecord, signal: number | string): Promise<void> {
+  const rc = await runtimeContext(engine, c);
+  try {
+    await runtimeKill(rc, c.id, signal, { all: false });
+  } catch (e) {
+    // It ended on its own meanwhile; the caller's wait sees the exit file.
+    if (!(e instanceof ContainerNotRunningError)) throw e;
+  }
+}
+
+/** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
+export async function stopContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
+  const c = current(engine, input);
+  if (!isActive(c)) return;
+  await markStoppedByUser(engine, c.id);
+  const timeout = timeoutSec ?? c.config.stopTimeout;
+  if (timeout > 0) await signalContainer(engine, c, c.config.stopSignal);
+  if ((await exitWithin(engine, c, timeout * 1000)) === undefined) {
+    await signalContainer(engine, c, 'KILL');
+    await exitWithin(engine, c);
+  }
+  await cleanupContainer(engine, c.id);
+}
+
+export async function killContainer(engine: Engine, input: string, signal: string): Promise<void> {
+  const c = current(engine, input);
+  if (!isActive(c)) throw new TspodError(`cannot kill container ${input}: it is not running`);
+  const number = parseSignal(signal);
+  if (number === 9 || number === 15) await markStoppedByUser(engine, c.id);
+  await signalContainer(engine, c, number);
+}
+
+export async function restartContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
+  await stopContainer(engine, input, timeoutSec);
+  await restartAfterExit(engine, current(engine, input).id);
+}
+
+/** Waits for the container to stop; its exit code. */
+export async function waitContainer(engine: Engine, input: string): Promise<number> {
+  const c = current(engine, input);
+  if (isActive(c)) {
+    const code = await exitWithin(engine, c);
+    await cleanupContainer(engine, c.id).catch(() => undefined);
+    return code ?? 255;
+  }
+  const { runDir } = engine.containers.containerPaths(c.id);
+  return c.state.status === 'exited' ? c.state.exitCode : ((await readExitCode(runDir, c.id)) ?? 0);
+}
+
+export interface RemoveOptions {
+  force: boolean;
+  volumes: boolean;
+}
+
+async function removeOne(engine: Engine, input: string, opts: RemoveOptions): Promise<string> {
+  const c = current(engine, input);
+  if (isActive(c)) {
+    if (!opts.force) {
+      throw new TspodError(`cannot remove container ${input}: it is ${c.state.status}`, 'stop it first or use rm -f', EXIT_CONTAINER_RUNNING);
+    }
+    await markStoppedByUser(engine, c.id);
+    await signalContainer(engine, c, 'KILL');
+    await exitWithin(engine, c, 10_000);
+  }
+  await cleanupContainer(engine, c.id);
+  await engine.containers.update(async (state) => {
+    const fresh = state.containers.find((x) => x.id === c.id);
+    if (!fresh) return;
+    await removeFiles(engine, fresh);
+    state.containers = state.containers.filter((x) => x.id !== c.id);
+  });
+  return input;
+}
+
+/** Removes several containers; failures are collected and reported together. */
+export async function removeContainers(engine: Engine, inputs: string[], opts: RemoveOptions, removed: (input: string) => void = () => undefined): Promise<void> {
+  await forEachInput(inputs, async (input) => removed(await removeOne(engine, input, opts)));
+}
+
+export async function renameContainer(engine: Engine, input: string, newName: string): Promise<void> {
+  if (!VALID_NAME.test(newName)) throw new TspodError(`invalid container name "${newName}"`, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
+  await engine.containers.update((state) => {
+    const c = requireContainer(state, input);
+    const owner = state.containers.find((x) => x.name === newName);
+    if (owner && owner !== c) throw new TspodError(`the container name "${newName}" is already in use by container ${owner.id.slice(0, 12)}`, 'choose another name');
+    c.name = newName;
+  });
+}
+
+/** Removes every stopped container; their IDs. */
+export async function pruneContainers(engine: Engine): Promise<string[]> {
+  const containers = await syncContainers(engine);
+  const stopped = containers.filter((c) => !isActive(c)).map((c) => c.id);
+  await removeContainers(engine, stopped, { force: false, volumes: false });
+  return stopped;
+}

@@ -1,0 +1,65 @@
+/**
+ * The foreground side of run/start -a: attach to the container through conmon before its
+ * process starts (so no output is lost), relay signals, wait for its exit code, and clean up.
+ */
+import type { Engine } from '../engine.js';
+import type { ContainerRecord } from '../../store/container-store.js';
+import { attachSocketPath } from '../../namespaces/conmon.js';
+import { openAttach, type AttachSession, type AttachStreams } from '../../namespaces/attach.js';
+import { runtimeKill } from '../../namespaces/oci-runtime.js';
+import { cleanupContainer, restartAfterExit } from './exit.js';
+import { runtimeContext } from './runtime-context.js';
+import { startContainer } from './start.js';
+import { waitForExit } from '../../namespaces/conmon.js';
+
+export interface ForegroundOptions {
+  streams: AttachStreams;
+  /** forward SIGINT/SIGTERM/SIGHUP... to the container (--sig-proxy, default true) */
+  sigProxy: boolean;
+  detachKeys?: string;
+}
+
+export type ForegroundResult = { detached: true; id: string } | { detached: false; id: string; exitCode: number };
+
+const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** Relays our signals to the container; a second Ctrl-C kills it (its PID 1 may ignore SIGINT). */
+function proxySignals(engine: Engine, record: ContainerRecord): () => void {
+  let interrupts = 0;
+  const handlers = PROXIED_SIGNALS.map((sig) => {
+    const handler = () => {
+      const signal = sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.slice(3);
+      void runtimeContext(engine, record)
+        .then((rc) => runtimeKill(rc, record.id, signal))
+        .catch(() => undefined);
+    };
+    process.on(sig, handler);
+    return () => process.off(sig, handler);
+  });
+  return () => handlers.forEach((off) => off());
+}
+
+export async function startAttached(engine: Engine, input: string, opts: ForegroundOptions): Promise<ForegroundResult> {
+  let session: AttachSession | undefined;
+  const record = await startContainer(engine, input, {
+    beforeStart: async (c) => {
+      const { runDir, userdata } = engine.containers.containerPaths(c.id);
+      session = await openAttach(attachSocketPath(runDir, c.id), opts.streams, {
+        tty: c.config.tty,
+        detachKeys: opts.detachKeys,
+        bundle: userdata,
+      });
+    },
+  });
+  const stopProxy = opts.sigProxy && !record.config.tty ? proxySignals(engine, record) : () => undefined;
+  try {
+    const { detached } = await session!.done;
+    if (detached) return { detached: true, id: record.id };
+    const { runDir } = engine.containers.containerPaths(record.id);
+    const exitCode = await waitForExit(runDir, record.id, { conmonPid: record.state.conmonPid });
+    if ((await cleanupContainer(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
+    return { detached: false, id: record.id, exitCode };
+  } finally {
+    stopProxy();
+  }
+}
