@@ -1,7 +1,7 @@
 /**
  * Local images: finding one by name, ID or digest, listing, tagging, removing and pruning.
  */
-import { TspodError, MultiError } from './errors.js';
+import { EXIT_ENGINE, TspodError, MultiError } from './errors.js';
 import type { Engine } from './engine.js';
 import { candidateReferences } from './registries.js';
 import { familiarRepo, formatReference, parseReference, repoName, splitTaggedName } from './reference.js';
@@ -9,11 +9,11 @@ import type { ImageRecord, StoreState } from '../store/image-store.js';
 import { hexOf } from '../store/image-store.js';
 import { removeTree } from '../namespaces/extract.js';
 
-/** Podman's exit codes for rmi: 1 no such image, 2 image in use. */
+/** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
 export const EXIT_NO_SUCH_IMAGE = 1;
 
-export function noSuchImage(input: string): TspodError {
-  return new TspodError(`no such image: ${input}`, undefined, EXIT_NO_SUCH_IMAGE);
+export function noSuchImage(input: string, exitCode = EXIT_ENGINE): TspodError {
+  return new TspodError(`no such image: ${input}`, undefined, exitCode);
 }
 
 /** The store names a user's input may mean, most specific first. */
@@ -111,16 +111,18 @@ export async function removeImages(engine: Engine, inputs: string[], opts: { for
   const errors: TspodError[] = [];
   let retired: string[] = [];
   await engine.store.update((state) => {
+    const before = [...state.images];
     for (const input of inputs) {
       try {
-        const match = requireImage(engine, state, input);
+        const match = findImage(engine, state, input);
+        if (!match) throw noSuchImage(input, EXIT_NO_SUCH_IMAGE);
         removeOne(state, match, opts.force, result);
       } catch (e) {
         if (!(e instanceof TspodError)) throw e;
         errors.push(e);
       }
     }
-    retired = collectGarbage(engine, state);
+    retired = collectGarbage(engine, state, before);
   });
   await purge(engine, retired);
   if (errors.length) result.error = errors.length === 1 ? errors[0] : new MultiError(errors, Math.max(...errors.map((e) => e.exitCode)));
@@ -145,12 +147,19 @@ function removeOne(state: StoreState, match: ImageMatch, force: boolean, result:
 }
 
 /**
- * Drops layer records no image uses and moves their directories and unreferenced blobs out
- * of the live tree (under the lock); the caller deletes them afterwards with purge().
+ * Drops layer records no image uses and moves their directories and unreferenced blobs (layers,
+ * and the configs and manifests of the images that were in `before` and are gone) out of the live
+ * tree (under the lock); the caller deletes them afterwards with purge().
  */
-function collectGarbage(engine: Engine, state: StoreState): string[] {
+function collectGarbage(engine: Engine, state: StoreState, before: ImageRecord[]): string[] {
   const usedLayers = new Set(state.images.flatMap((i) => i.layers));
+  const usedBlobs = new Set(state.images.flatMap((i) => [i.id, i.manifestDigest]));
   const retired: string[] = [];
+  for (const gone of before.filter((i) => !state.images.includes(i))) {
+    for (const digest of new Set([gone.id, gone.manifestDigest])) {
+      if (!usedBlobs.has(digest)) retired.push(...retireBlob(engine, digest));
+    }
+  }
   const keep = [];
   for (const layer of state.layers) {
     if (usedLayers.has(layer.diffID)) {
@@ -179,12 +188,13 @@ export async function pruneImages(engine: Engine, opts: { all: boolean }): Promi
   const result: RemoveResult & { reclaimed: number } = { untagged: [], deleted: [], reclaimed: 0 };
   let retired: string[] = [];
   await engine.store.update((state) => {
-    const before = new Map(state.layers.map((l) => [l.diffID, l.size]));
-    const doomed = state.images.filter((i) => opts.all || i.names.length === 0);
+    const sizes = new Map(state.layers.map((l) => [l.diffID, l.size]));
+    const images = [...state.images];
+    const doomed = images.filter((i) => opts.all || i.names.length === 0);
     for (const image of doomed) removeOne(state, { image }, true, result);
-    retired = collectGarbage(engine, state);
+    retired = collectGarbage(engine, state, images);
     const after = new Set(state.layers.map((l) => l.diffID));
-    for (const [diffID, size] of before) if (!after.has(diffID)) result.reclaimed += size;
+    for (const [diffID, size] of sizes) if (!after.has(diffID)) result.reclaimed += size;
   });
   await purge(engine, retired);
   return result;
