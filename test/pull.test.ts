@@ -151,6 +151,8 @@ test('pull by digest, and by tag and digest together', async () => {
   const [image] = readState(store).images;
   assert.equal(image!.digests, [byDigest]);
   assert.equal(image!.names, []);
+  const listed = await store.tspod(['images', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}']);
+  assert.is(listed.stdout, `${repo} <none> ${env.tiny.manifestDigest}\n`);
 
   // Docker and Podman ignore the tag when a digest is given; the image must not get a "tag@digest" name.
   const both = await store.tspod(['pull', '-q', `${repo}:latest@${env.tiny.manifestDigest}`]);
