@@ -4,13 +4,12 @@
  * (conmon's exit command `tspod container cleanup`, a foreground run, stop, ps); it is
  * idempotent and runs under the store lock.
  */
-import { existsSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { ContainerRecord, ContainersState } from '../../store/container-store.js';
 import { readExitCode } from '../../namespaces/conmon.js';
 import { unmount } from '../../namespaces/mounts.js';
 import { detachNetwork } from '../../namespaces/network.js';
-import { runtimeDelete, runtimeState } from '../../namespaces/oci-runtime.js';
+import { runtimeDelete } from '../../namespaces/oci-runtime.js';
 import { removeTree } from '../../namespaces/extract.js';
 import { isActive, requireContainer } from './lookup.js';
 import { startContainer } from './start.js';
@@ -50,8 +49,8 @@ async function finalize(engine: Engine, state: ContainersState, c: ContainerReco
     await detachNetwork({ helperPid: c.state.networkPid, ip: '', gateway: '', dns: '', mode: c.config.network }).catch(() => undefined);
     c.state.networkPid = 0;
   }
-  if ((await runtimeState(rc, c.id)) !== undefined) await runtimeDelete(rc, c.id, { force: true });
-  if (c.state.mounted || existsSync(paths.merged)) await unmount(rc.ns, paths.merged);
+  // Independent of each other, so in parallel: each is a trip into the namespace.
+  await Promise.all([runtimeDelete(rc, c.id, { force: true }), unmount(rc.ns, paths.merged)]);
   c.state.mounted = false;
   if (c.config.autoRemove) {
     await removeFiles(engine, c);
@@ -71,8 +70,7 @@ async function finalize(engine: Engine, state: ContainersState, c: ContainerReco
 export async function removeFiles(engine: Engine, c: ContainerRecord): Promise<void> {
   const paths = engine.containers.containerPaths(c.id);
   const ns = await engine.namespace();
-  await removeTree(ns, paths.home);
-  await removeTree(ns, paths.runDir);
+  await Promise.all([removeTree(ns, paths.home), removeTree(ns, paths.runDir)]);
 }
 
 /**

@@ -42,6 +42,7 @@ function proxySignals(engine: Engine, record: ContainerRecord): () => void {
 export async function startAttached(engine: Engine, input: string, opts: ForegroundOptions): Promise<ForegroundResult> {
   let session: AttachSession | undefined;
   const record = await startContainer(engine, input, {
+    callerCleansUp: true,
     beforeStart: async (c) => {
       const { runDir, userdata } = engine.containers.containerPaths(c.id);
       session = await openAttach(attachSocketPath(runDir, c.id), opts.streams, {

@@ -95,6 +95,12 @@ function writeSpec(engine: Engine, record: ContainerRecord, ns: NamespaceContext
 export interface StartHooks {
   /** Called once the container exists but before its process runs: attach here so no output is lost. */
   beforeStart?: (record: ContainerRecord) => Promise<void>;
+  /**
+   * The caller waits for the exit and cleans up itself (a foreground run): conmon then runs no
+   * exit command, which would cost a second Node process per container. Should the caller die,
+   * the next command that looks (ps, inspect, rm) finalizes the container.
+   */
+  callerCleansUp?: boolean;
 }
 
 /**
@@ -129,7 +135,7 @@ export async function startContainer(engine: Engine, input: string, hooks: Start
         logPath: paths.logPath,
         terminal: record.config.tty,
         stdin: record.config.openStdin,
-        exitCommand: exitCommand(engine, record.id),
+        exitCommand: hooks.callerCleansUp && record.config.restartPolicy.name === 'no' ? undefined : exitCommand(engine, record.id),
       });
       created = true;
       network = await attachNetwork(rc.ns, pid, { mode: record.config.network, runDir: paths.runDir });
