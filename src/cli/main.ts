@@ -1,5 +1,5 @@
 /** Entry point: Docker-style leading global flags, then oclif. */
-import { Errors, flush, run } from '@oclif/core';
+import { Errors, flush, run, settings } from '@oclif/core';
 import { EXIT_ENGINE } from '../core/errors.js';
 import { liftLeadingGlobals } from './globals.js';
 
@@ -8,6 +8,9 @@ function versionShortcut(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // tspod runs from its build; with NODE_ENV=development or test, oclif would look for
+  // TypeScript sources to run instead (loading the compiler).
+  settings.enableAutoTranspile = false;
   try {
     await run(versionShortcut(liftLeadingGlobals(argv)), import.meta.url);
     await flush();
