@@ -122,7 +122,7 @@ test('tspod <command> --help answers for every command and alias', () => {
 });
 
 test('tspod version and --version answer', () => {
-  for (const args of [['version'], ['--version'], ['version', '--format', '{{.Client.Version}}']]) {
+  for (const args of [['version'], ['--version']]) {
     const run = tspod(args);
     assert.is(run.code, 0, run.stderr);
     assert.ok(run.stdout.includes(PACKAGE_VERSION), `${args.join(' ')}: ${run.stdout}`);
