@@ -18,7 +18,7 @@ import {
   resizeTerminal,
   waitForExit,
 } from '../src/namespaces/conmon.js';
-import { ContainerNotRunningError, runtimeDelete, runtimeKill, runtimeStart, runtimeState } from '../src/namespaces/oci-runtime.js';
+import { ContainerNotRunningError, runtimeDelete, runtimeKill, runtimePause, runtimeResume, runtimeStart, runtimeState } from '../src/namespaces/oci-runtime.js';
 import { alive, gone, launch, logRecords, makeContainer, mountsUnder, openLab, processesMentioning, stateOf, type Lab, type TestContainer } from './harness/bundle.js';
 
 const test = suite('conmon');
@@ -197,6 +197,27 @@ test('waitForExit: stops on abort; fails when conmon is gone without an exit fil
   );
   process.kill(c.conmonPid!, 'SIGKILL');
   assert.match((await rejection(waitForExit(c.runDir, c.id, { conmonPid: c.conmonPid }))).message, /exited without recording/);
+  await assertClean(c);
+});
+
+test('pause and resume: the freezer as root; rootless on cgroup v1, one clear error', async () => {
+  const c = await launch(lab, ['sleep', '100']);
+  await runtimeStart(lab.rc, c.id);
+  const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  if (lab.rc.ns.rootless && !cgroupV2) {
+    const e = await rejection(runtimePause(lab.rc, c.id));
+    assert.match(e.line, /^cannot pause container \S+: rootless containers have no cgroup freezer on cgroup v1 \(.*\): run as root/);
+    assert.is((await runtimeState(lab.rc, c.id))?.status, 'running');
+  } else {
+    await runtimePause(lab.rc, c.id);
+    assert.is((await runtimeState(lab.rc, c.id))?.status, 'paused');
+    const freezer = /^\d+:freezer:(.*)$/m.exec(readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'))?.[1];
+    if (freezer) assert.is(readFileSync(`/sys/fs/cgroup/freezer${freezer}/freezer.state`, 'utf8').trim(), 'FROZEN');
+    await runtimeResume(lab.rc, c.id);
+    assert.is((await runtimeState(lab.rc, c.id))?.status, 'running');
+  }
+  await runtimeKill(lab.rc, c.id, 'KILL');
+  assert.is(await waitForExit(c.runDir, c.id), 137);
   await assertClean(c);
 });
 
