@@ -156,7 +156,9 @@ test('terminal: raw mode while attached and restored after; the container termin
   const c = await launch(lab, ['sh', '-c', script], { tty: true });
   const input = new FakeTerminalInput();
   const output = new FakeTerminalOutput();
+  const listeners = process.listenerCount('SIGWINCH');
   const session = await openAttach(socketOf(c), { stdin: input, stdout: output, stderr: new Sink() }, { tty: true, bundle: c.bundle });
+  assert.is(process.listenerCount('SIGWINCH'), listeners + 1);
   assert.equal(input.rawModes, [true]);
   await runtimeStart(lab.rc, c.id);
   input.write('go\r');
@@ -169,7 +171,7 @@ test('terminal: raw mode while attached and restored after; the container termin
   assert.match(output.text, /armed\r\n40 120\r\n$/);
   assert.equal(input.rawModes, [true, false]);
   assert.is(await finish(c), 0);
-  assert.is(process.listenerCount('SIGWINCH'), 0, 'no SIGWINCH listener left');
+  assert.is(process.listenerCount('SIGWINCH'), listeners, 'no SIGWINCH listener left');
 });
 
 test('terminal: raw mode is restored when the session is closed, and on detach', async () => {
