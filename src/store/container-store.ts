@@ -7,12 +7,10 @@
  *   RUNROOT/runtime/                      the OCI runtime's state root
  * Records change under the same store lock as images, so `rmi` and `run` cannot race.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { TspodError } from '../core/errors.js';
-import { writeJsonAtomic } from './atomic.js';
-import { withStoreLock } from './lock.js';
+import { JsonState } from './json-state.js';
 import type { StorePaths } from './paths.js';
 import { ensurePrivateDir } from './paths.js';
 
@@ -99,7 +97,11 @@ export interface ContainerPaths {
 }
 
 export class ContainerStore {
-  private constructor(readonly paths: StorePaths) {}
+  private readonly state: JsonState<typeof StateFile>;
+
+  private constructor(readonly paths: StorePaths) {
+    this.state = new JsonState(paths.root, STATE_FILE, StateFile, () => ({ version: 1 as const, containers: [] }), 'container store');
+  }
 
   static open(paths: StorePaths): ContainerStore {
     ensurePrivateDir(paths.root);
@@ -108,29 +110,12 @@ export class ContainerStore {
   }
 
   read(): ContainersState {
-    const file = path.join(this.paths.root, STATE_FILE);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, containers: [] };
-      throw e;
-    }
-    const parsed = StateFile.safeParse(JSON.parse(text));
-    if (!parsed.success) {
-      throw new TspodError(`the container store ${file} is damaged: ${parsed.error.issues[0].message}`, 'run tspod system reset');
-    }
-    return parsed.data;
+    return this.state.read();
   }
 
   /** Runs `fn` on a fresh copy under the store lock and writes the result atomically. */
-  async update<T>(fn: (state: ContainersState) => T | Promise<T>): Promise<T> {
-    return withStoreLock(this.paths.root, async () => {
-      const state = this.read();
-      const result = await fn(state);
-      writeJsonAtomic(path.join(this.paths.root, STATE_FILE), state);
-      return result;
-    });
+  update<T>(fn: (state: ContainersState) => T | Promise<T>): Promise<T> {
+    return this.state.update(fn);
   }
 
   containerPaths(id: string): ContainerPaths {

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { TspodError } from '../core/errors.js';
-import { writeJsonAtomic } from './atomic.js';
+import { JsonState } from './json-state.js';
 import { withStoreLock } from './lock.js';
 import { ensurePrivateDir, type StorePaths } from './paths.js';
 
@@ -65,8 +65,11 @@ export function hexOf(digest: string): string {
 export class ImageStore {
   readonly root: string;
 
+  private readonly state: JsonState<typeof StoreFile>;
+
   private constructor(readonly paths: StorePaths) {
     this.root = paths.root;
+    this.state = new JsonState(paths.root, STATE_FILE, StoreFile, () => ({ version: 1 as const, images: [], layers: [] }), 'image store');
   }
 
   static open(paths: StorePaths): ImageStore {
@@ -76,29 +79,12 @@ export class ImageStore {
   }
 
   read(): StoreState {
-    const file = path.join(this.root, STATE_FILE);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: [], layers: [] };
-      throw e;
-    }
-    const parsed = StoreFile.safeParse(JSON.parse(text));
-    if (!parsed.success) {
-      throw new TspodError(`the image store ${file} is damaged: ${parsed.error.issues[0].message}`, 'run tspod system reset');
-    }
-    return parsed.data;
+    return this.state.read();
   }
 
   /** Runs `fn` on a fresh copy of the state under the lock and writes the result atomically. */
-  async update<T>(fn: (state: StoreState) => T | Promise<T>): Promise<T> {
-    return withStoreLock(this.root, async () => {
-      const state = this.read();
-      const result = await fn(state);
-      writeJsonAtomic(path.join(this.root, STATE_FILE), state);
-      return result;
-    });
+  update<T>(fn: (state: StoreState) => T | Promise<T>): Promise<T> {
+    return this.state.update(fn);
   }
 
   /** Like update, for work that must hold the lock but may not change the state. */
