@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Engine } from '../engine.js';
 import { TspodError } from '../errors.js';
 import { findImage, noSuchImage } from '../images.js';
@@ -11,6 +12,8 @@ import { readImageConfig } from '../image-view.js';
 import type { Progress } from '../progress.js';
 import { pullImage } from '../pull.js';
 import { resolveCommand } from '../container-command.js';
+import { resolveUser } from '../container-user.js';
+import { readRootfsFile } from '../rootfs-files.js';
 import { mergeEnv, parseCapabilities, parseRestart, parseSecurityOpt, parseSignal, parseTmpfs, parseUlimit, DEFAULT_CAPABILITIES } from '../run-options.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import type { ImageRecord } from '../../store/image-store.js';
@@ -76,7 +79,10 @@ function validate(opts: CreateOptions): void {
   opts.securityOpt.forEach(parseSecurityOpt);
   parseCapabilities(opts.capAdd, opts.capDrop, DEFAULT_CAPABILITIES);
   if (opts.stopSignal) parseSignal(opts.stopSignal);
-  if (opts.name !== undefined && !VALID_NAME.test(opts.name)) {
+  if (opts.workdir && !path.posix.isAbsolute(opts.workdir)) {
+    throw new TspodError(`invalid --workdir "${opts.workdir}"`, 'the working directory must be an absolute path');
+  }
+  if (opts.name && !VALID_NAME.test(opts.name)) {
     throw new TspodError(`invalid container name "${opts.name}"`, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
   }
   if (opts.restart !== 'no' && opts.autoRemove) {
@@ -84,15 +90,30 @@ function validate(opts: CreateOptions): void {
   }
 }
 
+/**
+ * An unknown user or group is bad input, refused before anything is recorded (Docker notices
+ * only when it starts the container). The image's own files answer: the container has no
+ * changes of its own yet. start resolves the user again, against what the container holds then.
+ */
+function checkUser(engine: Engine, image: ImageRecord, user: string): void {
+  if (!user) return;
+  const layers = [...image.layers].reverse().map((d) => engine.store.layerDir(d));
+  resolveUser(user, readRootfsFile(layers, 'etc/passwd') ?? '', readRootfsFile(layers, 'etc/group') ?? '');
+}
+
 export async function createContainer(engine: Engine, opts: CreateOptions): Promise<ContainerRecord> {
   validate(opts);
   const image = await imageFor(engine, opts);
   const config = readImageConfig(engine, image).config;
   const args = resolveCommand(config, { entrypoint: opts.entrypoint, command: opts.command });
+  // As in Docker, an empty -u, -w, -h, --name or --stop-signal is the same as none.
+  const user = opts.user || config.User || '';
+  checkUser(engine, image, user);
   const id = randomBytes(32).toString('hex');
+  const hostname = opts.hostname || id.slice(0, 12);
   const record: ContainerRecord = {
     id,
-    name: opts.name ?? '',
+    name: opts.name || '',
     imageName: opts.image,
     imageId: image.id,
     created: new Date().toISOString(),
@@ -100,14 +121,14 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       args,
       entrypoint: opts.entrypoint !== undefined ? (opts.entrypoint ? [opts.entrypoint] : null) : (config.Entrypoint ?? null),
       cmd: opts.command.length ? opts.command : (config.Cmd ?? null),
-      env: mergeEnv(config.Env ?? [], opts.env, { hostname: opts.hostname ?? id.slice(0, 12), terminal: opts.tty }),
-      user: opts.user ?? config.User ?? '',
-      workingDir: opts.workdir ?? (config.WorkingDir || '/'),
-      hostname: opts.hostname ?? id.slice(0, 12),
+      env: mergeEnv(config.Env ?? [], opts.env, { hostname, terminal: opts.tty }),
+      user,
+      workingDir: opts.workdir || config.WorkingDir || '/',
+      hostname,
       tty: opts.tty,
       openStdin: opts.interactive,
       labels: { ...(config.Labels ?? {}), ...opts.labels },
-      stopSignal: parseSignal(opts.stopSignal ?? config.StopSignal ?? 'SIGTERM'),
+      stopSignal: parseSignal(opts.stopSignal || config.StopSignal || 'SIGTERM'),
       stopTimeout: opts.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
       restartPolicy: parseRestart(opts.restart),
       autoRemove: opts.autoRemove,
@@ -140,7 +161,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   };
   await engine.containers.update((state) => {
     const names = new Set(state.containers.map((c) => c.name));
-    if (opts.name !== undefined && names.has(opts.name)) {
+    if (opts.name && names.has(opts.name)) {
       const owner = state.containers.find((c) => c.name === opts.name)!;
       throw new TspodError(`the container name "${opts.name}" is already in use by container ${owner.id.slice(0, 12)}`, 'remove or rename that container, or choose another name');
     }
