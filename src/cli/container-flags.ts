@@ -3,6 +3,7 @@
  * the engine's CreateOptions.
  */
 import { Flags } from '@oclif/core';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { CreateOptions, NetworkMode, PullPolicy } from '../core/containers/create.js';
 import { TspodError } from '../core/errors.js';
 import { parseEnv, parseLabels } from '../core/run-options.js';
@@ -96,4 +97,31 @@ export function createOptionsFrom(
     runtime: flags.runtime as string | undefined,
     progress,
   };
+}
+
+/**
+ * --cidfile as Docker handles it: the file is created, exclusively, before the container, so an
+ * existing file or a bad path changes nothing; it gets the ID once the container exists and is
+ * removed again if creating the container fails.
+ */
+export async function withCidFile<T extends { id: string }>(file: string | undefined, create: () => Promise<T>): Promise<T> {
+  if (!file) return create();
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o644);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new TspodError(`container ID file ${file} exists`, 'make sure the other container is not running, or delete the file');
+    throw new TspodError(`cannot create the container ID file ${file}: ${code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+  }
+  try {
+    const created = await create();
+    writeSync(fd, created.id);
+    return created;
+  } catch (e) {
+    rmSync(file, { force: true });
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
 }

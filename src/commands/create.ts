@@ -1,9 +1,7 @@
 import { Args } from '@oclif/core';
-import { existsSync, writeFileSync } from 'node:fs';
 import { TspodCommand } from '../cli/base.js';
-import { containerFlags, createOptionsFrom } from '../cli/container-flags.js';
+import { containerFlags, createOptionsFrom, withCidFile } from '../cli/container-flags.js';
 import { createContainer } from '../core/containers/create.js';
-import { TspodError } from '../core/errors.js';
 import { progressFor } from '../core/progress.js';
 
 export default class Create extends TspodCommand {
@@ -15,12 +13,9 @@ export default class Create extends TspodCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Create);
-    if (flags.cidfile && existsSync(flags.cidfile)) {
-      throw new TspodError(`container ID file ${flags.cidfile} exists`, 'make sure the other container is not running, or delete the file');
-    }
     const engine = await this.engine(flags);
-    const record = await createContainer(engine, createOptionsFrom(flags, args.image, this.containerArgs, progressFor(this.out, flags.quiet)));
-    if (flags.cidfile) writeFileSync(flags.cidfile, record.id);
+    const options = createOptionsFrom(flags, args.image, this.containerArgs, progressFor(this.out, flags.quiet));
+    const record = await withCidFile(flags.cidfile, () => createContainer(engine, options));
     this.log(record.id);
   }
 }

@@ -1,14 +1,14 @@
 import { Args, Flags } from '@oclif/core';
-import { existsSync, writeFileSync } from 'node:fs';
 import { TspodCommand } from '../cli/base.js';
 import { attachStreams } from '../cli/attach-streams.js';
-import { containerFlags, createOptionsFrom } from '../cli/container-flags.js';
+import { containerFlags, createOptionsFrom, withCidFile } from '../cli/container-flags.js';
 import { createContainer } from '../core/containers/create.js';
 import { startAttached } from '../core/containers/run.js';
 import { removeContainers } from '../core/containers/control.js';
 import { startContainer } from '../core/containers/start.js';
 import { TspodError } from '../core/errors.js';
 import { progressFor } from '../core/progress.js';
+import { parseDetachKeys } from '../namespaces/attach.js';
 
 export default class Run extends TspodCommand {
   static override description = 'Run a command in a new container';
@@ -26,12 +26,11 @@ export default class Run extends TspodCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Run);
     if (flags.detach && flags.attach?.length) throw new TspodError('conflicting options: -a and -d', 'a detached container has nothing attached');
-    if (flags.cidfile && existsSync(flags.cidfile)) {
-      throw new TspodError(`container ID file ${flags.cidfile} exists`, 'make sure the other container is not running, or delete the file');
-    }
+    // Checked before anything is created, though only an attached stdin uses them.
+    if (flags['detach-keys'] !== undefined) parseDetachKeys(flags['detach-keys']);
     const engine = await this.engine(flags);
-    const record = await createContainer(engine, createOptionsFrom(flags, args.image, this.containerArgs, progressFor(this.out, flags.quiet)));
-    if (flags.cidfile) writeFileSync(flags.cidfile, record.id);
+    const options = createOptionsFrom(flags, args.image, this.containerArgs, progressFor(this.out, flags.quiet));
+    const record = await withCidFile(flags.cidfile, () => createContainer(engine, options));
     try {
       if (flags.detach) {
         await startContainer(engine, record.id);
