@@ -19,7 +19,7 @@ import {
   waitForExit,
 } from '../src/namespaces/conmon.js';
 import { ContainerNotRunningError, runtimeDelete, runtimeKill, runtimePause, runtimeResume, runtimeStart, runtimeState } from '../src/namespaces/oci-runtime.js';
-import { alive, gone, launch, logRecords, makeContainer, mountsUnder, openLab, processesMentioning, stateOf, type Lab, type TestContainer } from './harness/bundle.js';
+import { alive, gone, launch, logRecords, makeContainer, mountsUnder, noProcessesMentioning, openLab, processesMentioning, stateOf, type Lab, type TestContainer } from './harness/bundle.js';
 
 const test = suite('conmon');
 let lab: Lab;
@@ -104,7 +104,7 @@ test('a command that does not exist: 127 with the runtime\'s message, nothing le
   assert.match(error.line, /^(runc|crun): .*: OCI runtime attempted to invoke a command that was not found$/);
   assert.not.ok(existsSync(attachSocketPath(c.runDir, c.id)), 'attach socket removed');
   assert.not.ok(existsSync(path.join(c.bundle, 'ctl')), 'ctl fifo removed');
-  assert.equal(processesMentioning(c.bundle), []);
+  assert.equal(await noProcessesMentioning(c.bundle), []);
   assert.is(await stateOf(lab, c), undefined);
   assert.is(await readExitCode(c.runDir, c.id), undefined);
 });
@@ -114,7 +114,18 @@ test('a file that is not executable: 126', async () => {
   const e = await rejection(launchConmon(c.request));
   assert.is(e.exitCode, EXIT_CANNOT_INVOKE, e.message);
   assert.match(e.line, /permission denied.*: OCI permission denied$/i);
-  assert.equal(processesMentioning(c.bundle), []);
+  assert.equal(await noProcessesMentioning(c.bundle), []);
+});
+
+test('conmon runs the exit command when create fails too', async () => {
+  const c = makeContainer(lab, ['nosuch']);
+  const marker = path.join(lab.dir, `${c.id}.exit-command`);
+  const script = path.join(lab.dir, `${c.id}.sh`);
+  writeFileSync(script, `#!/bin/sh\necho "$@" > "${marker}.tmp" && mv "${marker}.tmp" "${marker}"\n`, { mode: 0o755 });
+  assert.is((await rejection(launchConmon({ ...c.request, exitCommand: [script, 'cleanup', c.id] }))).exitCode, EXIT_NOT_FOUND);
+  assert.equal(await noProcessesMentioning(c.bundle), []);
+  assert.is(readFileSync(marker, 'utf8'), `cleanup ${c.id}\n`);
+  assert.is(await readExitCode(c.runDir, c.id), undefined);
 });
 
 test('createError: only errors about the command map to 126/127', () => {

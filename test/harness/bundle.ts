@@ -169,6 +169,15 @@ export function processesMentioning(text: string): string[] {
   return found;
 }
 
+/** Waits (up to a generous bound) until no process mentions `text`; returns those still there. */
+export async function noProcessesMentioning(text: string, ms = 10_000): Promise<string[]> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    if (processesMentioning(text).length === 0) return [];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return processesMentioning(text);
+}
+
 /** Mounts under `dir` in our mount namespace and in the pause process's (rootless). */
 export function mountsUnder(lab: Lab, dir: string): string[] {
   const tables = ['/proc/self/mountinfo'];
