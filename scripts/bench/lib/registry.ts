@@ -1,9 +1,9 @@
 /**
  * Benchmark registry: starts Debian's docker-registry on a free 127.0.0.1 port (plain HTTP),
  * pushes the named fixtures into it, prints one line `READY host:port` on stdout and serves
- * until its stdin closes or it gets SIGTERM/SIGINT; then it stops the registry and removes
- * its storage. The registry's storage lives in $TMPDIR, so a benchmark can put it on its
- * scratch filesystem.
+ * until it gets SIGTERM/SIGINT or its parent (the benchmark) exits; then it stops the registry
+ * and removes its storage. The registry's storage lives in $TMPDIR, so a benchmark can put it
+ * on its scratch filesystem.
  *
  *   node dist/scripts/bench/lib/registry.js busybox debian
  */
@@ -33,4 +33,8 @@ try {
   throw e;
 }
 process.stdout.write(`READY ${registry.host}\n`);
-process.stdin.on('end', stop).resume();
+// A benchmark killed without its cleanup must not leave the registry behind.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 1000);
