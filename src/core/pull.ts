@@ -79,14 +79,14 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
   const failures: TspodError[] = [];
   for (const candidate of candidateReferences(engine.registries, input, ref)) {
-    const auth = opts.creds ?? credentialsFor(candidate.registry, opts.authfile);
     for (const endpoint of endpointsFor(engine.registries, candidate.registry)) {
       const client = new RegistryClient({
         registry: candidate.registry,
         endpoint: endpoint.host === candidate.registry ? undefined : endpoint.host,
         tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
         caFiles: certFiles(engine, endpoint.host, opts.certDir),
-        auth,
+        // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
+        auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
       });
       try {
         const resolved = await resolveImage(client, candidate.repository, candidate.digest ?? candidate.tag!, platform);
