@@ -40,6 +40,7 @@ function keysFor(registry: string): string[] {
 export function credentialsFor(registry: string, authfile?: string): Credentials | undefined {
   for (const file of authfile ? [authfile] : defaultAuthFiles()) {
     const auths = readAuths(file);
+    if (!auths && file === authfile) throw new TspodError(`cannot read auth file ${authfile}`, 'check the --authfile path');
     if (!auths) continue;
     for (const key of keysFor(registry)) {
       const encoded = auths[key]?.auth;
