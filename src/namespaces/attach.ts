@@ -149,19 +149,18 @@ export async function openAttach(socketPath: string, streams: AttachStreams, opt
   const restoreTerminal = opts.tty && streams.stdin ? enterRawMode(streams.stdin) : () => undefined;
   // Listening first: output that arrives while the terminal is being sized is not lost.
   const relaying = relay(socket, streams, new DetachMatcher(keys));
-  let stopResizing = () => undefined as void;
-  if (opts.tty) {
-    const resize = (size: TerminalSize) => void resizeTerminal(opts.bundle, size.rows, size.cols).catch(() => undefined);
-    // Awaited: the size is in conmon's fifo before the caller starts the container.
-    const size = terminalSize(streams.stdout);
-    if (size) await resizeTerminal(opts.bundle, size.rows, size.cols).catch(() => undefined);
-    stopResizing = watchTerminalSize(streams.stdout, resize);
-  }
+  const resize = (size: TerminalSize) => resizeTerminal(opts.bundle, size.rows, size.cols).catch(() => undefined);
+  const stopResizing = opts.tty ? watchTerminalSize(streams.stdout, (size) => void resize(size)) : () => undefined;
   const done = relaying.done.finally(() => {
     stopResizing();
     restoreTerminal();
     socket.destroy();
   });
+  // The caller sees a failure through `done`; until it looks, it is no unhandled rejection.
+  done.catch(() => undefined);
+  const size = opts.tty ? terminalSize(streams.stdout) : undefined;
+  // Awaited: the size is in conmon's fifo before the caller starts the container.
+  if (size) await resize(size);
   return { done, close: () => relaying.finish({ detached: true }) };
 }
 
