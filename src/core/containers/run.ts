@@ -41,17 +41,24 @@ function proxySignals(engine: Engine, record: ContainerRecord): () => void {
 
 export async function startAttached(engine: Engine, input: string, opts: ForegroundOptions): Promise<ForegroundResult> {
   let session: AttachSession | undefined;
-  const record = await startContainer(engine, input, {
-    callerCleansUp: true,
-    beforeStart: async (c) => {
-      const { runDir, userdata } = engine.containers.containerPaths(c.id);
-      session = await openAttach(attachSocketPath(runDir, c.id), opts.streams, {
-        tty: c.config.tty,
-        detachKeys: opts.detachKeys,
-        bundle: userdata,
-      });
-    },
-  });
+  const attach = async (c: ContainerRecord) => {
+    const { runDir, userdata } = engine.containers.containerPaths(c.id);
+    session = await openAttach(attachSocketPath(runDir, c.id), opts.streams, {
+      tty: c.config.tty,
+      detachKeys: opts.detachKeys,
+      bundle: userdata,
+    });
+  };
+  let record: ContainerRecord;
+  try {
+    record = await startContainer(engine, input, { callerCleansUp: true, beforeStart: attach });
+  } catch (e) {
+    // Attached but not started: give the terminal back and let the process exit.
+    session?.close();
+    throw e;
+  }
+  // It was running already (start -a of a running container): Docker attaches to it as it is.
+  if (!session) await attach(record);
   const stopProxy = opts.sigProxy && !record.config.tty ? proxySignals(engine, record) : () => undefined;
   try {
     const { detached } = await session!.done;
