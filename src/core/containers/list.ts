@@ -21,22 +21,36 @@ export interface ListOptions {
   filters: string[];
 }
 
-/** Bytes the container wrote (its upper dir), measured inside the namespace that owns the files. */
+/**
+ * Bytes the container wrote: the sizes of the files in its upper dir, each hard-linked file once
+ * and directories not at all (Docker's and Podman's SizeRw). Measured inside the namespace that
+ * owns the files.
+ */
 async function upperSize(engine: Engine, c: ContainerRecord): Promise<number> {
   const ns = await engine.namespace();
-  const [cmd, ...args] = ns.wrap(['du', '-sb', engine.containers.containerPaths(c.id).upper]);
+  const [cmd, ...args] = ns.wrap(['find', engine.containers.containerPaths(c.id).upper, '!', '-type', 'd', '-printf', '%i %s\\n']);
   try {
-    const { stdout } = await execFileAsync(cmd, args, { env: { PATH: HELPER_PATH } });
-    return Number(stdout.split(/\s/)[0]) || 0;
+    const { stdout } = await execFileAsync(cmd, args, { env: { PATH: HELPER_PATH }, maxBuffer: 64 * 1024 * 1024 });
+    const sizes = new Map<string, number>();
+    for (const line of stdout.split('\n')) {
+      const [inode, size] = line.split(' ');
+      if (size !== undefined) sizes.set(inode, Number(size));
+    }
+    return [...sizes.values()].reduce((a, b) => a + b, 0);
   } catch {
     return 0;
   }
 }
 
+/** ps --filter as a predicate (ancestor= names an image as the user would). */
+export function containerMatcher(engine: Engine, filters: string[]): (c: ContainerRecord) => boolean {
+  const images = engine.store.read();
+  return containerFilter(filters, (c, value) => findImage(engine, images, value)?.image.id === c.imageId || c.imageName === value);
+}
+
 export async function listContainers(engine: Engine, opts: ListOptions): Promise<ContainerRow[]> {
   const images = engine.store.read();
-  const ancestor = (c: ContainerRecord, value: string) => findImage(engine, images, value)?.image.id === c.imageId || c.imageName === value;
-  const matches = containerFilter(opts.filters, ancestor);
+  const matches = containerMatcher(engine, opts.filters);
   let containers = (await syncContainers(engine)).filter(matches).sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
   // -n and -l imply -a, as in Docker.
   if (!opts.all && !opts.latest && opts.last === undefined) containers = containers.filter(isActive);

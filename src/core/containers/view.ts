@@ -5,6 +5,7 @@
 import { TspodError } from '../errors.js';
 import { humanDuration, timeAgo } from '../humanize.js';
 import { displayName } from '../images.js';
+import { goQuote } from '../template/gofmt.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import type { ContainerPaths } from '../../store/container-store.js';
 
@@ -29,9 +30,10 @@ export function dockerStatus(c: ContainerRecord): string {
   return c.state.status === 'stopping' ? 'running' : c.state.status;
 }
 
+/** Docker's COMMAND column: the command line, cut to 20 characters with "…", then strconv.Quote'd. */
 function quoteCommand(args: string[], truncate: boolean): string {
-  const text = args.join(' ');
-  return `"${truncate && text.length > 20 ? `${text.slice(0, 19)}…` : text}"`;
+  const chars = [...args.join(' ')];
+  return goQuote(truncate && chars.length > 20 ? `${chars.slice(0, 19).join('')}…` : chars.join(''));
 }
 
 export interface ContainerRow {
@@ -83,21 +85,25 @@ export const PS_HEADERS = {
 
 export const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
-/** ps --filter: status=, name=, label=, ancestor=, exited=, id= (same key twice = or, different keys = and). */
+/** ps --filter: status=, name=, label=, ancestor=, exited=, id=, restart-policy= (same key twice = or, different keys = and). */
 export function containerFilter(filters: string[], ancestorMatches: (c: ContainerRecord, value: string) => boolean): (c: ContainerRecord) => boolean {
   const byKey = new Map<string, string[]>();
   for (const f of filters) {
     const eq = f.indexOf('=');
     if (eq <= 0) throw new TspodError(`invalid filter "${f}"`, 'use KEY=VALUE, e.g. status=running');
     const key = f.slice(0, eq);
-    if (!['status', 'name', 'label', 'ancestor', 'exited', 'id'].includes(key)) {
-      throw new TspodError(`invalid filter "${f}"`, 'supported: status=, name=, label=, ancestor=, exited=, id=');
+    if (!['status', 'name', 'label', 'ancestor', 'exited', 'id', 'restart-policy'].includes(key)) {
+      throw new TspodError(`invalid filter "${f}"`, 'supported: status=, name=, label=, ancestor=, exited=, id=, restart-policy=');
     }
     byKey.set(key, [...(byKey.get(key) ?? []), f.slice(eq + 1)]);
   }
   const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
   for (const s of byKey.get('status') ?? []) {
     if (!statuses.includes(s)) throw new TspodError(`invalid filter "status=${s}"`, `status is one of ${statuses.join(', ')}`);
+  }
+  const policies = ['no', 'always', 'on-failure', 'unless-stopped'];
+  for (const p of byKey.get('restart-policy') ?? []) {
+    if (!policies.includes(p)) throw new TspodError(`invalid filter "restart-policy=${p}"`, `restart-policy is one of ${policies.join(', ')}`);
   }
   const tests: Record<string, (c: ContainerRecord, v: string) => boolean> = {
     status: (c, v) => dockerStatus(c) === v,
@@ -109,6 +115,7 @@ export function containerFilter(filters: string[], ancestorMatches: (c: Containe
     },
     exited: (c, v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
     ancestor: ancestorMatches,
+    'restart-policy': (c, v) => c.config.restartPolicy.name === v,
   };
   return (c) => [...byKey].every(([key, values]) => values.some((v) => tests[key](c, v)));
 }
