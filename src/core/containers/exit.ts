@@ -4,6 +4,7 @@
  * (conmon's exit command `tspod container cleanup`, a foreground run, stop, ps); it is
  * idempotent and runs under the store lock.
  */
+import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { ContainerRecord, ContainersState } from '../../store/container-store.js';
 import { readExitCode } from '../../namespaces/conmon.js';
@@ -15,13 +16,17 @@ import { isActive, requireContainer } from './lookup.js';
 import { startContainer } from './start.js';
 import { runtimeContext } from './runtime-context.js';
 
-function alive(pid: number): boolean {
+/**
+ * Whether conmon `pid` still runs. Its pid may belong to another process by now (after a reboot
+ * surely): only a live process named conmon counts.
+ */
+function conmonAlive(pid: number): boolean {
   if (pid <= 0) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const match = /^\d+ \((.*)\) (\S)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return match !== null && match[1] === 'conmon' && match[2] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -29,7 +34,7 @@ function alive(pid: number): boolean {
 export async function hasExited(engine: Engine, c: ContainerRecord): Promise<boolean> {
   if (!isActive(c)) return false;
   const { runDir } = engine.containers.containerPaths(c.id);
-  return (await readExitCode(runDir, c.id)) !== undefined || !alive(c.state.conmonPid);
+  return (await readExitCode(runDir, c.id)) !== undefined || !conmonAlive(c.state.conmonPid);
 }
 
 export type AfterExit = 'none' | 'removed' | 'restart';
@@ -99,15 +104,25 @@ export async function syncContainers(engine: Engine): Promise<ContainerRecord[]>
     }
     return state.containers;
   });
-  for (const id of restarts) await restartAfterExit(engine, id);
+  // A container that cannot be started again stays exited, its State.Error says why; the
+  // command that noticed (ps, inspect...) goes on.
+  for (const id of restarts) await restartAfterExit(engine, id).catch(() => undefined);
   return restarts.length ? engine.containers.read().containers : result;
 }
 
-/** A restart policy at work: start again, counting. */
+/** A restart policy at work: start again, counting; a failure is also kept in State.Error. */
 export async function restartAfterExit(engine: Engine, id: string): Promise<void> {
   await engine.containers.update((state) => {
     const c = state.containers.find((x) => x.id === id);
     if (c) c.state.restartCount++;
   });
-  await startContainer(engine, id);
+  try {
+    await startContainer(engine, id);
+  } catch (e) {
+    await engine.containers.update((state) => {
+      const c = state.containers.find((x) => x.id === id);
+      if (c) c.state.error = e instanceof Error ? e.message : String(e);
+    });
+    throw e;
+  }
 }
