@@ -19,6 +19,11 @@ export default class Logs extends TspodCommand {
     const { args, flags } = await this.parse(Logs);
     const tail = flags.tail === 'all' ? undefined : Number(flags.tail);
     if (tail !== undefined && !Number.isInteger(tail)) throw new TspodError(`invalid --tail "${flags.tail}"`, 'give a number of lines or "all"');
-    await containerLogs(await this.engine(flags), args.container, { follow: flags.follow, tail, since: flags.since, until: flags.until, timestamps: flags.timestamps }, this.out);
+    try {
+      await containerLogs(await this.engine(flags), args.container, { follow: flags.follow, tail, since: flags.since, until: flags.until, timestamps: flags.timestamps }, this.out);
+    } catch (e) {
+      // The reader went away (`logs -f | head`): like Docker, stop quietly.
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    }
   }
 }
