@@ -55,8 +55,10 @@ export const PRIVATE_NETWORK = {
 } as const;
 
 /**
- * Tried in this order; the first installed one is used. pasta copies less (it splices TCP
- * streams) but its start costs about half a second here; scripts/bench/network measures both.
+ * Tried in this order; the first installed one is used. slirp4netns first: with the versions
+ * here (slirp4netns 1.2.0, passt 2023-03-09) it is up 3 to 4 times sooner (roughly 0.1-0.3 s
+ * against 0.3-0.8 s, paid by every start), while throughput is mixed (pasta faster from host to
+ * container, slower and erratic the other way) and round trips alike; scripts/bench/network.
  */
 export const HELPER_PREFERENCE: readonly NetworkHelper[] = ['slirp4netns', 'pasta'];
 
