@@ -11,6 +11,7 @@ import { removeTree } from '../namespaces/extract.js';
 
 /** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
 export const EXIT_NO_SUCH_IMAGE = 1;
+export const EXIT_IMAGE_IN_USE = 2;
 
 export function noSuchImage(input: string, exitCode = EXIT_ENGINE): TspodError {
   return new TspodError(`no such image: ${input}`, undefined, exitCode);
@@ -112,11 +113,12 @@ export async function removeImages(engine: Engine, inputs: string[], opts: { for
   let retired: string[] = [];
   await engine.store.update((state) => {
     const before = [...state.images];
+    const inUse = imagesInUse(engine);
     for (const input of inputs) {
       try {
         const match = findImage(engine, state, input);
         if (!match) throw noSuchImage(input, EXIT_NO_SUCH_IMAGE);
-        removeOne(state, match, opts.force, result);
+        removeOne(state, match, opts.force, result, inUse);
       } catch (e) {
         if (!(e instanceof TspodError)) throw e;
         errors.push(e);
@@ -129,7 +131,14 @@ export async function removeImages(engine: Engine, inputs: string[], opts: { for
   return result;
 }
 
-function removeOne(state: StoreState, match: ImageMatch, force: boolean, result: RemoveResult): void {
+/** Container ids by the id of the image they were created from (read under the store lock). */
+function imagesInUse(engine: Engine): Map<string, string[]> {
+  const users = new Map<string, string[]>();
+  for (const c of engine.containers.read().containers) users.set(c.imageId, [...(users.get(c.imageId) ?? []), c.id]);
+  return users;
+}
+
+function removeOne(state: StoreState, match: ImageMatch, force: boolean, result: RemoveResult, inUse: Map<string, string[]>): void {
   const { image, name } = match;
   if (name && image.names.length > 1) {
     image.names = image.names.filter((n) => n !== name);
@@ -139,6 +148,15 @@ function removeOne(state: StoreState, match: ImageMatch, force: boolean, result:
   const repos = new Set(image.names.map((n) => splitTaggedName(n).repo));
   if (!name && repos.size > 1 && !force) {
     throw new TspodError(`unable to delete ${shortId(image.id)} (must be forced): image is referenced in multiple repositories`, 'use rmi -f or remove it by name');
+  }
+  // Its layers are the lower dirs of the containers' root filesystems.
+  const containers = inUse.get(image.id);
+  if (containers) {
+    throw new TspodError(
+      `image ${shortId(image.id)} is in use by container ${containers.map((id) => id.slice(0, 12)).join(', ')}`,
+      'remove the container first (tspod rm)',
+      EXIT_IMAGE_IN_USE,
+    );
   }
   for (const n of image.names) result.untagged.push(displayName(n));
   for (const d of image.digests) result.untagged.push(displayName(d));
@@ -190,8 +208,9 @@ export async function pruneImages(engine: Engine, opts: { all: boolean }): Promi
   await engine.store.update((state) => {
     const sizes = new Map(state.layers.map((l) => [l.diffID, l.size]));
     const images = [...state.images];
-    const doomed = images.filter((i) => opts.all || i.names.length === 0);
-    for (const image of doomed) removeOne(state, { image }, true, result);
+    const inUse = imagesInUse(engine);
+    const doomed = images.filter((i) => (opts.all || i.names.length === 0) && !inUse.has(i.id));
+    for (const image of doomed) removeOne(state, { image }, true, result, inUse);
     retired = collectGarbage(engine, state, images);
     const after = new Set(state.layers.map((l) => l.diffID));
     for (const [diffID, size] of sizes) if (!after.has(diffID)) result.reclaimed += size;
