@@ -2,7 +2,7 @@
  * The local image commands end to end through the CLI, on images pulled from a loopback
  * registry that stands in for docker.io (a mirror), so names look as they do on Docker Hub:
  * images (columns, -a, -q, --digests, --no-trunc, filters, formats), image inspect, tag,
- * rmi / image rm, image prune.
+ * rmi / image rm, image prune (and rmi/prune of an image a container uses).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -213,7 +213,7 @@ test('rmi by digest deletes; the removed image leaves no layer dir and no blob b
   assert.equal(readdirSync(path.join(env.store.root, 'tmp')), []);
 });
 
-test('image prune: a re-tagged image becomes dangling and goes; -a removes every image', async () => {
+test('image prune: a re-tagged image becomes dangling and goes; -a removes every image but those containers use', async () => {
   await tspod(['pull', '-q', 'busybox']);
   await tspod(['pull', '-q', 'test/multiarch']);
   assert.is(await tspod(['image', 'prune', '-f']), 'Total reclaimed space: 0B\n');
@@ -222,14 +222,31 @@ test('image prune: a re-tagged image becomes dangling and goes; -a removes every
   await tspod(['tag', 'busybox', 'test/multiarch']);
   const dangling = await tspod(['images', '--format', '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}', '--filter', 'dangling=true']);
   assert.is(dangling, `test/multiarch <none> ${env.multiarchIndexDigest} ${short(env.multiarch.configDigest)}\n`);
+  const before = snapshot(env.store);
+  assertOneError(await env.store.tspod(['image', 'prune'], { input: 'y\n' }), /refusing to continue without confirmation: stdin is not a terminal: use -f\/--force/);
+  assert.equal(snapshot(env.store), before);
   const pruned = await tspod(['image', 'prune', '-f']);
   assert.is(pruned, `Deleted Images:\nuntagged: test/multiarch@${env.multiarchIndexDigest}\ndeleted: ${env.multiarch.configDigest}\n\nTotal reclaimed space: ${humanSize(gunzipSync(env.multiarch.layers[1]!.data).length)}\n`);
   assert.is(await tspod(['images', '-q', '--filter', 'dangling=true']), '');
   assert.equal(layerDirs(), env.multilayer.layers.map((l) => hex(l.diffId)).sort());
 
+  // An image a container was created from stays, whatever rmi -f or prune -a say.
+  const created = await env.store.tspod(['create', 'busybox', 'true']);
+  assertOk(created, 'create');
+  const container = created.stdout.trim().slice(0, 12);
+  const id = short(env.tiny.configDigest);
+  const withContainer = snapshot(env.store);
+  assertOneError(await env.store.tspod(['rmi', '-f', id]), new RegExp(`image ${id} is in use by container ${container}: remove the container first`), 2);
+  assert.equal(snapshot(env.store), withContainer);
+  const kept = await tspod(['image', 'prune', '-a', '-f']);
+  assert.match(kept, new RegExp(`\ndeleted: ${env.multilayer.configDigest}\n`));
+  assert.match(kept, new RegExp(`Total reclaimed space: ${humanSize(env.multilayerSize - env.tinySize)}\n$`));
+  assert.equal(readState(env.store).images.map((i) => i.id), [env.tiny.configDigest]);
+  assert.equal(layerDirs(), [hex(env.tiny.layers[0]!.diffId)]);
+
+  assertOk(await env.store.tspod(['rm', container]), 'rm');
   const all = await tspod(['image', 'prune', '-a', '-f']);
-  assert.match(all, /^Deleted Images:\n/);
-  assert.match(all, new RegExp(`Total reclaimed space: ${humanSize(env.multilayerSize)}\n$`));
+  assert.match(all, new RegExp(`^Deleted Images:\n(untagged: .*\n)+deleted: ${env.tiny.configDigest}\n\nTotal reclaimed space: ${humanSize(env.tinySize)}\n$`));
   const snap = snapshot(env.store);
   assert.equal(readState(env.store), { version: 1, images: [], layers: [] });
   assert.equal([snap.layers, snap.blobs, snap.tmp, snap.locked], [[], [], [], false]);
