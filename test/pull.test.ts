@@ -8,12 +8,14 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeStore, type RunResult, type TestStore } from './harness/cli.js';
 import { freePort, startRegistry, type TestRegistry } from './harness/registry.js';
 import { startRecordingProxy, type RecordingProxy } from './harness/recording-proxy.js';
 import { startTamperProxy, type TamperProxy } from './harness/tamper-proxy.js';
+import { progressFor } from '../src/core/progress.js';
 import { SYSTEM_CONFIG_DIR } from '../src/store/paths.js';
 import { assertOk, assertOneError, readState, snapshot } from './harness/store-checks.js';
 import { BUSYBOX_BINARY, MEDIA, hostArch, multiarchIndex, tinyImage, tinyUncompressedImage, tinyZstdImage, type FixtureImage } from './fixtures/images.js';
@@ -240,6 +242,21 @@ test('basic auth: none, bad and good --creds, REGISTRY_AUTH_FILE and --authfile'
   writeFileSync(path.join(path.dirname(store.root), 'auth.json'), auth('wrong'));
   assertQuietName(await store.tspod(['pull', '-q', ...certs, '--authfile', other, name]), name);
   assertOneError(await store.tspod(['pull', ...certs, name]), /invalid username or password/);
+  assertOneError(await store.tspod(['pull', ...certs, '--authfile', `${other}.missing`, name]), new RegExp(`cannot read auth file ${other}\\.missing`));
+});
+
+test('a mirror gets its own stored credentials, never those of the registry it stands in for', async () => {
+  const store = newStore();
+  const registry = `127.0.0.1:${await freePort()}`;
+  const name = `${registry}/library/busybox:latest`;
+  const certs = ['--cert-dir', env.authCertDir];
+  store.registries({ registries: { [registry]: { mirrors: [env.auth.host] } } });
+  const authFile = path.join(path.dirname(store.root), 'auth.json');
+  const credentials = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
+  writeFileSync(authFile, JSON.stringify({ auths: { [registry]: { auth: credentials } } }));
+  assertOneError(await store.tspod(['pull', ...certs, name]), new RegExp(`authentication required for ${registry}/library/busybox`));
+  writeFileSync(authFile, JSON.stringify({ auths: { [env.auth.host]: { auth: credentials } } }));
+  assertQuietName(await store.tspod(['pull', '-q', ...certs, name]), name);
 });
 
 test('every blob is verified: a tampered config or layer fails the pull and nothing is committed', async () => {
@@ -285,6 +302,26 @@ test('name resolution: a docker.io mirror, aliases, search order, blocked regist
   store.registries({ registries: { [env.plain.host]: { blocked: true } } });
   assertOneError(await store.tspod(['pull', `${env.plain.host}/test/multilayer`]), new RegExp(`registry ${env.plain.host} is blocked`));
   assert.equal(snapshot(store), before);
+});
+
+test('progress on a terminal: one line per layer redrawn in place, bars while downloading; -q: nothing', async () => {
+  let written = '';
+  const stderr = Object.assign(new Writable({ write: (chunk, _e, cb) => ((written += chunk), cb()) }), { isTTY: true });
+  const out = { stdout: new Writable({ write: (_c, _e, cb) => cb() }), stderr };
+  const progress = progressFor(out, false);
+  progress.message('latest: Pulling from x');
+  progress.layer('aaaaaaaaaaaa', 'Waiting');
+  progress.layer('bbbbbbbbbbbb', 'Already exists');
+  progress.layer('aaaaaaaaaaaa', 'Downloading', 1_500_000, 3_000_000);
+  progress.done();
+  assert.match(written, /\x1b\[2Kaaaaaaaaaaaa: Downloading \[={25}>\s{24}\] 1\.5MB\/3MB\n\x1b\[2Kbbbbbbbbbbbb: Already exists\n$/);
+  progress.layer('aaaaaaaaaaaa', 'Pull complete');
+  assert.match(written, /\x1b\[2A\x1b\[2Kaaaaaaaaaaaa: Pull complete\n\x1b\[2Kbbbbbbbbbbbb: Already exists\n$/, 'redrawn over the previous two lines');
+  const quiet = progressFor(out, true);
+  const length = written.length;
+  quiet.message('x');
+  quiet.layer('aaaaaaaaaaaa', 'Downloading', 1, 2);
+  assert.is(written.length, length);
 });
 
 test('bad input: one line, exit 125, nothing changed', async () => {
