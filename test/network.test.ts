@@ -99,8 +99,13 @@ async function inContainer(holder: ChildProcess, argv: string[]): Promise<string
   return stdout;
 }
 
+/** Whether pid runs (a zombie does not). */
 function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** Live processes with `pid` among their arguments (the helper, its watchers). */
