@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Runtime: uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd.
+# Runtime: uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd; iproute2 for the
+# network tests.
 # Tests, benchmarks and the mirror: docker-registry busybox-static debootstrap apache2-utils openssl
 # tmux hyperfine podman skopeo umoci.
-PACKAGES=(uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd
+PACKAGES=(uidmap runc crun conmon slirp4netns passt fuse-overlayfs catatonit zstd iproute2
   docker-registry busybox-static debootstrap apache2-utils openssl tmux hyperfine podman skopeo umoci)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -35,7 +36,9 @@ if [ "$(id -u)" -ne 0 ] && ! grep -q "^$user:" /etc/subuid; then
   as_root usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "$user"
 fi
 
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+# Not `npm ci`: node-unix-socket lists prebuilt packages for other platforms that its version never
+# published, which `npm ci` counts as a lock file out of sync; install still follows the lock file.
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm install --no-audit --no-fund --loglevel=error
 npm run build --silent
 
 as_root bash scripts/fixtures/debian-rootfs.sh
