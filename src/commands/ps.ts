@@ -14,7 +14,7 @@ export default class Ps extends TspodCommand {
     last: Flags.integer({ char: 'n', description: 'Show n last created containers (includes all states)' }),
     'no-trunc': Flags.boolean({ description: "Don't truncate output" }),
     size: Flags.boolean({ char: 's', description: 'Display total file sizes' }),
-    filter: Flags.string({ char: 'f', description: 'Filter output: status=, name=, label=, ancestor=, exited=, id=', multiple: true }),
+    filter: Flags.string({ char: 'f', description: 'Filter output: status=, name=, label=, ancestor=, exited=, id=, restart-policy=', multiple: true }),
     format: Flags.string({ description: 'Format output with a Go template, table TEMPLATE, or json' }),
   };
 

@@ -4,11 +4,13 @@ import { TspodError, forEachInput } from '../errors.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import { waitForExit, readExitCode } from '../../namespaces/conmon.js';
 import { ContainerNotRunningError, runtimeKill } from '../../namespaces/oci-runtime.js';
-import { cleanupContainer, removeFiles, restartAfterExit, syncContainers } from './exit.js';
+import { cleanupContainer, removeFiles, syncContainers } from './exit.js';
+import { startContainer } from './start.js';
 import { VALID_NAME } from './names.js';
 import { isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
+import { containerMatcher } from './list.js';
 
 /** Podman's exit code for rm of a running container without -f. */
 export const EXIT_CONTAINER_RUNNING = 2;
@@ -17,10 +19,12 @@ function current(engine: Engine, input: string): ContainerRecord {
   return requireContainer(engine.containers.read(), input);
 }
 
-async function markStoppedByUser(engine: Engine, id: string): Promise<void> {
-  await engine.containers.update((state) => {
-    const c = state.containers.find((x) => x.id === id);
-    if (c) c.state.stoppedByUser = true;
+/** Marks the container as stopped on purpose (restart policies leave it alone); its fresh record. */
+async function markStoppedByUser(engine: Engine, id: string): Promise<ContainerRecord> {
+  return engine.containers.update((state) => {
+    const c = requireContainer(state, id);
+    c.state.stoppedByUser = true;
+    return c;
   });
 }
 
@@ -48,9 +52,9 @@ async function signalContainer(engine: Engine, c: ContainerRecord, signal: numbe
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
 export async function stopContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
-  const c = current(engine, input);
+  // Also when it is not running: it may be between two runs of its restart policy.
+  const c = await markStoppedByUser(engine, current(engine, input).id);
   if (!isActive(c)) return;
-  await markStoppedByUser(engine, c.id);
   const timeout = timeoutSec ?? c.config.stopTimeout;
   if (timeout > 0) await signalContainer(engine, c, c.config.stopSignal);
   if ((await exitWithin(engine, c, timeout * 1000)) === undefined) {
@@ -68,9 +72,10 @@ export async function killContainer(engine: Engine, input: string, signal: strin
   await signalContainer(engine, c, number);
 }
 
+/** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
 export async function restartContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
   await stopContainer(engine, input, timeoutSec);
-  await restartAfterExit(engine, current(engine, input).id);
+  await startContainer(engine, current(engine, input).id);
 }
 
 /** Waits for the container to stop; its exit code. */
@@ -131,4 +136,27 @@ export async function pruneContainers(engine: Engine): Promise<string[]> {
   const stopped = containers.filter((c) => !isActive(c)).map((c) => c.id);
   await removeContainers(engine, stopped, { force: false, volumes: false });
   return stopped;
+}
+
+/**
+ * `start --all [--filter ...]`: starts every container that is not running and matches the
+ * filters (ps's, restart-policy= included), in creation order; their IDs. What the boot unit of
+ * `system service install` runs. An unless-stopped container that was stopped with stop, kill or
+ * rm -f stays stopped, as Docker leaves it at daemon start; `start NAME` still starts it.
+ */
+export async function startAllContainers(engine: Engine, filters: string[], started: (id: string) => void = () => undefined): Promise<void> {
+  const matches = containerMatcher(engine, filters);
+  // Syncing first: containers whose monitor died (a reboot) are finalized, and those with a
+  // restart policy started by it.
+  const candidates = (await syncContainers(engine))
+    .filter((c) => !isActive(c) && matches(c))
+    .filter((c) => !(c.config.restartPolicy.name === 'unless-stopped' && c.state.stoppedByUser))
+    .sort((a, b) => Date.parse(a.created) - Date.parse(b.created));
+  await forEachInput(
+    candidates.map((c) => c.id),
+    async (id) => {
+      await startContainer(engine, id);
+      started(id);
+    },
+  );
 }

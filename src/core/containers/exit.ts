@@ -110,14 +110,13 @@ export async function syncContainers(engine: Engine): Promise<ContainerRecord[]>
   return restarts.length ? engine.containers.read().containers : result;
 }
 
-/** A restart policy at work: start again, counting; a failure is also kept in State.Error. */
+/**
+ * A restart policy at work: start again, counting, unless the user stopped it meanwhile; a
+ * failure is also kept in State.Error.
+ */
 export async function restartAfterExit(engine: Engine, id: string): Promise<void> {
-  await engine.containers.update((state) => {
-    const c = state.containers.find((x) => x.id === id);
-    if (c) c.state.restartCount++;
-  });
   try {
-    await startContainer(engine, id);
+    await startContainer(engine, id, { byRestartPolicy: true });
   } catch (e) {
     await engine.containers.update((state) => {
       const c = state.containers.find((x) => x.id === id);

@@ -101,6 +101,11 @@ export interface StartHooks {
    * the next command that looks (ps, inspect, rm) finalizes the container.
    */
   callerCleansUp?: boolean;
+  /**
+   * A restart policy at work: counted in RestartCount, and nothing is started when the user
+   * stopped, killed or started the container since it exited (checked under the lock).
+   */
+  byRestartPolicy?: boolean;
 }
 
 /**
@@ -113,6 +118,10 @@ export async function startContainer(engine: Engine, input: string, hooks: Start
     if (isActive(record)) {
       if (record.state.status === 'paused') throw new TspodError(`container ${record.name} is paused`, 'unpause it instead');
       return record;
+    }
+    if (hooks.byRestartPolicy) {
+      if (record.state.stoppedByUser) return record;
+      record.state.restartCount++;
     }
     const rc = await runtimeContext(engine, record);
     const paths = engine.containers.containerPaths(record.id);
