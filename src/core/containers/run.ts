@@ -7,7 +7,8 @@ import type { ContainerRecord } from '../../store/container-store.js';
 import { attachSocketPath } from '../../namespaces/conmon.js';
 import { openAttach, type AttachSession, type AttachStreams } from '../../namespaces/attach.js';
 import { runtimeKill } from '../../namespaces/oci-runtime.js';
-import { cleanupContainer, restartAfterExit } from './exit.js';
+import { cleanupContainer, restartAfterExit, type AfterExit } from './exit.js';
+import { findContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { startContainer } from './start.js';
 import { waitForExit } from '../../namespaces/conmon.js';
@@ -39,6 +40,16 @@ function proxySignals(engine: Engine, record: ContainerRecord): () => void {
   return () => handlers.forEach((off) => off());
 }
 
+/** A stop or rm -f may have cleaned up first and, with --rm, removed the container: that is fine. */
+async function cleanupUnlessRemoved(engine: Engine, id: string): Promise<AfterExit> {
+  try {
+    return await cleanupContainer(engine, id);
+  } catch (e) {
+    if (!findContainer(engine.containers.read(), id)) return 'removed';
+    throw e;
+  }
+}
+
 export async function startAttached(engine: Engine, input: string, opts: ForegroundOptions): Promise<ForegroundResult> {
   let session: AttachSession | undefined;
   const attach = async (c: ContainerRecord) => {
@@ -65,7 +76,7 @@ export async function startAttached(engine: Engine, input: string, opts: Foregro
     if (detached) return { detached: true, id: record.id };
     const { runDir } = engine.containers.containerPaths(record.id);
     const exitCode = await waitForExit(runDir, record.id, { conmonPid: record.state.conmonPid });
-    if ((await cleanupContainer(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
+    if ((await cleanupUnlessRemoved(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
     return { detached: false, id: record.id, exitCode };
   } finally {
     stopProxy();
