@@ -223,7 +223,8 @@ test('image prune: a re-tagged image becomes dangling and goes; -a removes every
   const dangling = await tspod(['images', '--format', '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}', '--filter', 'dangling=true']);
   assert.is(dangling, `test/multiarch <none> ${env.multiarchIndexDigest} ${short(env.multiarch.configDigest)}\n`);
   const before = snapshot(env.store);
-  assertOneError(await env.store.tspod(['image', 'prune'], { input: 'y\n' }), /refusing to continue without confirmation: stdin is not a terminal: use -f\/--force/);
+  assertOneError(await env.store.tspod(['image', 'prune']), /no answer to the confirmation prompt: use -f\/--force/);
+  assertOneError(await env.store.tspod(['image', 'prune'], { input: 'n\n' }), /cancelled/);
   assert.equal(snapshot(env.store), before);
   const pruned = await tspod(['image', 'prune', '-f']);
   assert.is(pruned, `Deleted Images:\nuntagged: test/multiarch@${env.multiarchIndexDigest}\ndeleted: ${env.multiarch.configDigest}\n\nTotal reclaimed space: ${humanSize(gunzipSync(env.multiarch.layers[1]!.data).length)}\n`);

@@ -1,11 +1,16 @@
-/** Docker's [y/N] prompt; without a terminal there is nobody to ask, so -f is required. */
-import { createInterface } from 'node:readline/promises';
+/** Docker's [y/N] prompt; the answer is read from stdin, terminal or not (`echo y | tspod ... prune`). */
+import { createInterface } from 'node:readline';
 import { TspodError } from '../core/errors.js';
 
 export async function confirm(question: string): Promise<void> {
-  if (!process.stdin.isTTY) throw new TspodError('refusing to continue without confirmation', 'stdin is not a terminal: use -f/--force');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(question);
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
+  const answer = await new Promise<string | undefined>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(undefined));
+    rl.setPrompt(question);
+    rl.prompt();
+  });
   rl.close();
+  if (answer === undefined) throw new TspodError('no answer to the confirmation prompt', 'use -f/--force to skip it');
   if (!/^y(es)?$/i.test(answer.trim())) throw new TspodError('cancelled');
 }

@@ -5,6 +5,7 @@ import { renderInspect } from '../core/template/index.js';
 
 export async function printInspect(engine: Engine, inputs: string[], format: string | undefined, type: InspectType): Promise<void> {
   const { found, error } = await inspectObjects(engine, inputs, type);
-  if (found.length || !error) process.stdout.write(renderInspect(format, found));
+  // Like Docker and Podman: the JSON array is printed even when empty; a template prints per object.
+  if (found.length || format === undefined) process.stdout.write(renderInspect(format, found));
   if (error) throw error;
 }

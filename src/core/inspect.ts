@@ -34,7 +34,7 @@ export async function inspectObjects(engine: Engine, inputs: string[], type: Ins
       }
       if (type === 'container') throw noSuchContainer(input);
       if (type === 'image') throw noSuchImage(input);
-      throw new TspodError(`no such object: ${input}`, undefined, 1);
+      throw new TspodError(`no such object: ${input}`);
     });
   } catch (e) {
     if (!(e instanceof TspodError)) throw e;
