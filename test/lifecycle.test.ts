@@ -165,7 +165,7 @@ test('container prune -f: removes the stopped ones (Docker\'s "Deleted Container
   assert.is(lines[0], 'Deleted Containers:');
   assert.equal(lines.slice(1).filter(Boolean).sort(), [gone1, gone2].sort());
   assert.is(await ok(['ps', '-aq', '--no-trunc']), `${keep}\n`);
-  assertOneError(await tspod(['container', 'prune']), /without confirmation/, 125);
+  assertOneError(await tspod(['container', 'prune']), /no answer to the confirmation prompt/, 125);
   assert.is(await ok(['container', 'prune', '-f']), '', 'nothing left to prune: nothing printed');
   await ok(['rm', '-f', 'p-running']);
 });
@@ -252,7 +252,7 @@ test('inspect: Docker\'s fields for a running and an exited container, -f, --typ
   assert.match(await ok(['inspect', '--type', 'image', '-f', '{{.Id}}', 'busybox']), /^sha256:[0-9a-f]{64}\n$/);
   assertOneError(await tspod(['inspect', '--type', 'container', 'busybox']), /^Error: no such container: busybox$/, 1);
   assertOneError(await tspod(['inspect', '--type', 'image', 'insp']), /^Error: no such image: insp/, 125);
-  assertOneError(await tspod(['inspect', 'nothing-here']), /^Error: no such object: nothing-here$/, 1);
+  assertOneError(await tspod(['inspect', 'nothing-here']), /^Error: no such object: nothing-here$/, 125);
   // Found ones are printed, the missing one reported after them.
   const mixed = await tspod(['inspect', '-f', '{{.Name}}', 'insp', 'nothing-here']);
   assert.equal([mixed.code, mixed.stdout, mixed.stderr], [1, '/insp\n', 'Error: no such object: nothing-here\n']);
