@@ -3,6 +3,7 @@
  * registry seeded with fixture images that stands in for docker.io (a mirror), so `busybox` and
  * `debian` are the short names a user types.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { BIN, makeStore, type RunResult, type TestStore } from './cli.js';
@@ -18,6 +19,8 @@ export interface ContainerEnv {
   ok(args: string[], opts?: { input?: string }): Promise<string>;
   /** A shell command line running this store's tspod (for a terminal). */
   shellCommand(args: string[]): string;
+  /** This store's tspod as a child process that runs on (logs -f), stdin closed. */
+  spawn(args: string[]): ChildProcess;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,8 @@ export async function openContainerEnv(images: FixtureName[]): Promise<Container
     store,
     tspod: (args, opts) => store.tspod(args, opts),
     ok,
+    spawn: (args) =>
+      spawn(process.execPath, [BIN, '--root', store.root, '--runroot', store.runroot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
     shellCommand: (args) =>
       [...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`), process.execPath, BIN, '--root', store.root, '--runroot', store.runroot, ...args]
         .map((w, i) => (i < Object.keys(env).length ? w : quote(w)))
