@@ -24,20 +24,41 @@ export type ForegroundResult = { detached: true; id: string } | { detached: fals
 
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Relays our signals to the container; a second Ctrl-C kills it (its PID 1 may ignore SIGINT). */
-function proxySignals(engine: Engine, record: ContainerRecord): () => void {
+interface SignalProxy {
+  /** The container's process runs: signals held back until now are delivered. */
+  started(): void;
+  stop(): void;
+}
+
+/**
+ * Relays our signals to the container; a second Ctrl-C kills it (its PID 1 may ignore SIGINT).
+ * Installed before the process starts, so that no signal kills tspod and leaves the container
+ * behind; what arrives before the start is held back and delivered once it runs.
+ */
+function proxySignals(engine: Engine, record: ContainerRecord): SignalProxy {
   let interrupts = 0;
+  let held: string[] | undefined = [];
+  const send = (signal: string) =>
+    void runtimeContext(engine, record)
+      .then((rc) => runtimeKill(rc, record.id, signal))
+      .catch(() => undefined);
   const handlers = PROXIED_SIGNALS.map((sig) => {
     const handler = () => {
       const signal = sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.slice(3);
-      void runtimeContext(engine, record)
-        .then((rc) => runtimeKill(rc, record.id, signal))
-        .catch(() => undefined);
+      if (held) held.push(signal);
+      else send(signal);
     };
     process.on(sig, handler);
     return () => process.off(sig, handler);
   });
-  return () => handlers.forEach((off) => off());
+  return {
+    started() {
+      const signals = held ?? [];
+      held = undefined;
+      signals.forEach(send);
+    },
+    stop: () => handlers.forEach((off) => off()),
+  };
 }
 
 /** A stop or rm -f may have cleaned up first and, with --rm, removed the container: that is fine. */
@@ -60,17 +81,29 @@ export async function startAttached(engine: Engine, input: string, opts: Foregro
       bundle: userdata,
     });
   };
+  let proxy: SignalProxy | undefined;
+  const proxyFor = (c: ContainerRecord) => {
+    if (!proxy && opts.sigProxy && !c.config.tty) proxy = proxySignals(engine, c);
+  };
   let record: ContainerRecord;
   try {
-    record = await startContainer(engine, input, { callerCleansUp: true, beforeStart: attach });
+    record = await startContainer(engine, input, {
+      callerCleansUp: true,
+      beforeStart: async (c) => {
+        await attach(c);
+        proxyFor(c);
+      },
+    });
   } catch (e) {
     // Attached but not started: give the terminal back and let the process exit.
+    proxy?.stop();
     session?.close();
     throw e;
   }
   // It was running already (start -a of a running container): Docker attaches to it as it is.
   if (!session) await attach(record);
-  const stopProxy = opts.sigProxy && !record.config.tty ? proxySignals(engine, record) : () => undefined;
+  proxyFor(record);
+  proxy?.started();
   try {
     const { detached } = await session!.done;
     if (detached) return { detached: true, id: record.id };
@@ -79,6 +112,6 @@ export async function startAttached(engine: Engine, input: string, opts: Foregro
     if ((await cleanupUnlessRemoved(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
     return { detached: false, id: record.id, exitCode };
   } finally {
-    stopProxy();
+    proxy?.stop();
   }
 }
