@@ -266,6 +266,19 @@ test('plain HTTP: fallback for a loopback endpoint and with tlsVerify false', as
   for (const c of [named, insecure]) c.close();
 });
 
+test('plain HTTP is remembered across clients, and a remembered endpoint that now speaks TLS is still reached', async () => {
+  const remembered = new Set<string>();
+  const schemes = { isPlainHttp: (e: string) => remembered.has(e), rememberPlainHttp: (e: string) => void remembered.add(e) };
+  const first = new RegistryClient({ registry: env.plain.host, schemes });
+  await first.getManifest('test/oci', 'v1');
+  assert.equal([...remembered], [env.plain.host]);
+  // A stale memory: the TLS registry is said to speak plain HTTP; its 400 answer sends the client to https.
+  remembered.add(env.tls.host);
+  const tlsClient = new RegistryClient({ registry: env.tls.host, caFiles: [env.tls.caFile!], schemes });
+  assert.is((await resolveImage(tlsClient, 'test/tls', 'v1')).layers.length, 1);
+  for (const c of [first, tlsClient]) c.close();
+});
+
 test('basic auth: good credentials pull, bad ones and none are refused', async () => {
   const caFiles = [env.basic.caFile!];
   const good = new RegistryClient({ registry: env.basic.host, caFiles, auth: USER });

@@ -32,6 +32,7 @@ import {
 import { extractLayer, removeTree } from '../namespaces/extract.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hexOf, type ImageRecord } from '../store/image-store.js';
+import { PlainHttpMemory } from '../store/plain-http-memory.js';
 
 export interface PullOptions {
   /** os/arch[/variant] */
@@ -78,6 +79,7 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   const ref = parseReference(input);
   const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
   const failures: TspodError[] = [];
+  const schemes = new PlainHttpMemory(engine.paths.runroot);
   for (const candidate of candidateReferences(engine.registries, input, ref)) {
     for (const endpoint of endpointsFor(engine.registries, candidate.registry)) {
       const client = new RegistryClient({
@@ -85,6 +87,7 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
         endpoint: endpoint.host === candidate.registry ? undefined : endpoint.host,
         tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
         caFiles: certFiles(engine, endpoint.host, opts.certDir),
+        schemes,
         // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
         auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
       });

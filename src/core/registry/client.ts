@@ -26,6 +26,16 @@ export interface RegistryClientOptions {
   auth?: Credentials;
   /** Socket inactivity limit in ms (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Remembers which endpoints answered over plain HTTP, across commands: a loopback registry
+   * without TLS then costs no failed TLS handshake (and no TLS context) on every pull.
+   */
+  schemes?: SchemeMemory;
+}
+
+export interface SchemeMemory {
+  isPlainHttp(endpoint: string): boolean;
+  rememberPlainHttp(endpoint: string): void;
 }
 
 export type FetchedManifest = ParsedManifest & {
@@ -88,6 +98,7 @@ export class RegistryClient {
   private readonly credentials?: Credentials;
   private readonly plainHttpAllowed: boolean;
   private readonly transport: SendOptions;
+  private readonly schemes?: SchemeMemory;
   private connection?: Promise<Connection>;
   /** Bearer tokens by realm, service and scope; `token` is set once the fetch has succeeded. */
   private readonly tokens = new Map<string, { promise: Promise<Token>; token?: Token }>();
@@ -96,6 +107,7 @@ export class RegistryClient {
     this.registry = opts.registry;
     this.endpoint = defaultEndpoint(opts.endpoint ?? opts.registry);
     this.credentials = opts.auth;
+    this.schemes = opts.schemes;
     const tlsVerify = opts.tlsVerify ?? true;
     this.plainHttpAllowed = !tlsVerify || isLoopback(this.endpoint);
     const extraCas = (opts.caFiles ?? []).map((file) => {
@@ -186,17 +198,31 @@ export class RegistryClient {
   }
 
   private async ping(): Promise<Connection> {
+    const plain = new URL(`http://${this.endpoint}/`);
     let base = new URL(`https://${this.endpoint}/`);
-    let res: http.IncomingMessage;
-    try {
-      res = await send(new URL('/v2/', base), this.transport);
-    } catch (e) {
-      if (!this.plainHttpAllowed || !isTlsProtocolError(e)) throw networkError(e, this.endpoint);
-      base = new URL(`http://${this.endpoint}/`);
+    let res: http.IncomingMessage | undefined;
+    if (this.plainHttpAllowed && this.schemes?.isPlainHttp(this.endpoint)) {
+      // Remembered from an earlier command; if it has moved to TLS since, https is tried next.
+      res = await send(new URL('/v2/', plain), this.transport).catch(() => undefined);
+      // A TLS port answers a plain request with 400: then it is https after all.
+      if (res && res.statusCode !== 200 && res.statusCode !== 401) {
+        discard(res);
+        res = undefined;
+      }
+      if (res) base = plain;
+    }
+    if (!res) {
       try {
         res = await send(new URL('/v2/', base), this.transport);
-      } catch (e2) {
-        throw networkError(e2, this.endpoint);
+      } catch (e) {
+        if (!this.plainHttpAllowed || !isTlsProtocolError(e)) throw networkError(e, this.endpoint);
+        base = plain;
+        try {
+          res = await send(new URL('/v2/', base), this.transport);
+        } catch (e2) {
+          throw networkError(e2, this.endpoint);
+        }
+        this.schemes?.rememberPlainHttp(this.endpoint);
       }
     }
     discard(res);
