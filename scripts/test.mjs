@@ -37,8 +37,9 @@ function runSuite(label, prefix, env) {
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      // A crash before uvu's summary counts as one failure, never as a pass.
-      const failed = total - passed - skipped || (code !== 0 ? 1 : 0);
+      // uvu's Total counts the tests that ran (skipped ones apart). A crash before its summary
+      // counts as one failure, never as a pass.
+      const failed = total - passed || (code !== 0 ? 1 : 0);
       resolve({ passed, failed, skipped });
     });
   });
