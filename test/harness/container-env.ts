@@ -4,6 +4,7 @@
  * `debian` are the short names a user types.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { BIN, makeStore, type RunResult, type TestStore } from './cli.js';
@@ -55,6 +56,9 @@ export async function openContainerEnv(images: FixtureName[]): Promise<Container
     async close() {
       // Whatever a failed test left running goes first: its mounts would keep files busy.
       await store.tspod(['rm', '-af']).catch(() => undefined);
+      // conmon's exit command (tspod container cleanup) of a removed container may still be on
+      // its way, and would create the store's directories again.
+      await until('no tspod process uses the store any more', () => (processesMentioning(store.root).length ? undefined : true), 30_000).catch(() => undefined);
       await store.cleanup();
       registry.stop();
     },
@@ -70,4 +74,20 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** Live processes whose command line mentions `text`: "pid: cmdline". */
+export function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes(text)) found.push(`${entry}: ${cmdline}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
