@@ -101,8 +101,9 @@ test("-e VAR=value, VAR from the host, VAR the host lacks (unsets the image's); 
   );
 });
 
-test("-h, -w, -u; the image's ENV, WORKDIR and USER, and -u/-w over them", async () => {
+test("-h, -w, -u; the image's ENV, WORKDIR and USER, and -u/-w over them; empty values mean none (Docker)", async () => {
   const cid = path.join(dir, 'hostname.cid');
+  const emptyCid = path.join(dir, 'empty.cid');
   const idAndHome = ['sh', '-c', 'id; echo "$HOME"'];
   const appScript = ['sh', '-c', 'pwd; id -un; echo "$APP_MODE $KEEP $HOME"'];
   const results = await Promise.all([
@@ -115,8 +116,10 @@ test("-h, -w, -u; the image's ENV, WORKDIR and USER, and -u/-w over them", async
     runLines(['-u', '4242:4343', 'busybox', ...idAndHome]),
     runLines(['app', ...appScript]),
     runLines(['-u', '0', '-w', '/tmp', 'app', ...appScript]),
+    runLines(['-u', '', '-w', '', '-h', '', '--name', '', '--cidfile', emptyCid, '--entrypoint', 'sh', 'app', '-c', 'id -un; pwd; hostname']),
   ]);
   const id = readFileSync(cid, 'utf8');
+  const emptyId = readFileSync(emptyCid, 'utf8');
   assert.match(id, /^[0-9a-f]{64}$/);
   assert.equal(results, [
     ['myhost', 'myhost', 'myhost', '1'],
@@ -129,6 +132,7 @@ test("-h, -w, -u; the image's ENV, WORKDIR and USER, and -u/-w over them", async
     ['uid=4242 gid=4343 groups=4343', '/'],
     [`entry: ${appScript.join(' ')}`, APP.workdir, 'app', 'image kept /home/app'],
     [`entry: ${appScript.join(' ')}`, '/tmp', 'root', 'image kept /root'],
+    ['app', APP.workdir, emptyId.slice(0, 12)],
   ]);
 });
 
