@@ -4,10 +4,10 @@ import { TspodError, forEachInput } from '../errors.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import { waitForExit, readExitCode } from '../../namespaces/conmon.js';
 import { ContainerNotRunningError, runtimeKill } from '../../namespaces/oci-runtime.js';
-import { cleanupContainer, removeFiles, syncContainers } from './exit.js';
+import { cleanupContainer, hasExited, removeFiles, syncContainers } from './exit.js';
 import { startContainer } from './start.js';
 import { VALID_NAME } from './names.js';
-import { isActive, requireContainer } from './lookup.js';
+import { findContainer, isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
@@ -28,7 +28,11 @@ async function markStoppedByUser(engine: Engine, id: string): Promise<ContainerR
   });
 }
 
-/** Waits for the exit code, up to `timeoutMs` (undefined: forever); undefined on timeout. */
+/**
+ * Waits for the exit code, up to `timeoutMs` (undefined: forever); undefined on timeout. A
+ * container whose monitor died without recording one (killed, a crash) has exited too: 255, as
+ * cleanup records it.
+ */
 async function exitWithin(engine: Engine, c: ContainerRecord, timeoutMs?: number): Promise<number | undefined> {
   const { runDir } = engine.containers.containerPaths(c.id);
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
@@ -36,6 +40,7 @@ async function exitWithin(engine: Engine, c: ContainerRecord, timeoutMs?: number
     return await waitForExit(runDir, c.id, { conmonPid: c.state.conmonPid, signal });
   } catch (e) {
     if (signal?.aborted) return undefined;
+    if (await hasExited(engine, c)) return (await readExitCode(runDir, c.id)) ?? 255;
     throw e;
   }
 }
@@ -61,15 +66,25 @@ export async function stopContainer(engine: Engine, input: string, timeoutSec?: 
     await signalContainer(engine, c, 'KILL');
     await exitWithin(engine, c);
   }
-  await cleanupContainer(engine, c.id);
+  // A foreground run of an --rm container may have cleaned up and removed it first: stopped all the same.
+  await cleanupContainer(engine, c.id).catch((e: unknown) => {
+    if (findContainer(engine.containers.read(), c.id)) throw e;
+  });
 }
 
 export async function killContainer(engine: Engine, input: string, signal: string): Promise<void> {
   const c = current(engine, input);
-  if (!isActive(c)) throw new TspodError(`cannot kill container ${input}: it is not running`);
+  const notRunning = () => new TspodError(`cannot kill container ${input}: it is not running`);
+  if (!isActive(c)) throw notRunning();
   const number = parseSignal(signal);
   if (number === 9 || number === 15) await markStoppedByUser(engine, c.id);
-  await signalContainer(engine, c, number);
+  try {
+    await runtimeKill(await runtimeContext(engine, c), c.id, number);
+  } catch (e) {
+    // Its process had ended and nobody had noticed yet: for kill, that is not running (Docker).
+    if (e instanceof ContainerNotRunningError) throw notRunning();
+    throw e;
+  }
 }
 
 /** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
