@@ -80,7 +80,7 @@ test('stop: the stop signal first, SIGKILL after the timeout (default 10 s, and 
   await ok(['rm', 'ignorer', 'quick', 'polite']);
 });
 
-test('kill: -s TERM, -s 9, -s USR1 (trapped: it goes on), default SIGKILL; a stopped container is one line and 125', async () => {
+test('kill: -s TERM, -s 9, -s USR1 (trapped: it goes on), default SIGKILL; a stopped or crashed container is one line and 125', async () => {
   await Promise.all([
     runReady('k-term', 'trap "exit 143" TERM; echo ready; while :; do sleep 1; done'),
     runReady('k-nine', noting('TERM')),
@@ -102,7 +102,11 @@ test('kill: -s TERM, -s 9, -s USR1 (trapped: it goes on), default SIGKILL; a sto
   assertOneError(await tspod(['kill', '-s', 'NOPE', 'k-usr1']), /^Error: .*NOPE/, 125);
   assert.is(containersJson(), before, 'failed kills changed nothing');
   assert.is(await status('k-usr1'), 'running 0');
-  await ok(['rm', '-f', 'k-term', 'k-nine', 'k-usr1', 'k-default']);
+  // Recorded as running, but its process is gone and nobody noticed yet: not running either.
+  await runReady('k-crashed', noting('TERM'));
+  await crash('k-crashed');
+  assertOneError(await tspod(['kill', 'k-crashed']), /^Error: cannot kill container k-crashed: it is not running$/, 125);
+  await ok(['rm', '-f', 'k-term', 'k-nine', 'k-usr1', 'k-default', 'k-crashed']);
 });
 
 test('restart (-t 1): a new process and StartedAt, running again, RestartCount untouched; restart of an exited container starts it', async () => {
@@ -165,8 +169,17 @@ test('container prune -f: removes the stopped ones (Docker\'s "Deleted Container
   assert.is(lines[0], 'Deleted Containers:');
   assert.equal(lines.slice(1).filter(Boolean).sort(), [gone1, gone2].sort());
   assert.is(await ok(['ps', '-aq', '--no-trunc']), `${keep}\n`);
-  assertOneError(await tspod(['container', 'prune']), /no answer to the confirmation prompt/, 125);
   assert.is(await ok(['container', 'prune', '-f']), '', 'nothing left to prune: nothing printed');
+  // Without -f, Docker's prompt: the answer comes from stdin, terminal or not.
+  await ok(['run', '--name', 'p-exited2', 'busybox', 'true']);
+  const prompt = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
+  const noAnswer = await tspod(['container', 'prune']);
+  assert.equal([noAnswer.code, noAnswer.stdout, noAnswer.stderr], [125, '', `${prompt}Error: no answer to the confirmation prompt: use -f/--force to skip it\n`]);
+  const no = await tspod(['container', 'prune'], { input: 'n\n' });
+  assert.equal([no.code, no.stderr], [125, `${prompt}Error: cancelled\n`]);
+  assert.is(await ok(['ps', '-a', '--format', '{{.Names}}', '--filter', 'status=exited']), 'p-exited2\n');
+  assert.match(await ok(['container', 'prune'], { input: 'y\n' }), /^Deleted Containers:\n[0-9a-f]{64}\n/);
+  assert.is(await ok(['ps', '-aq']), `${keep.slice(0, 12)}\n`);
   await ok(['rm', '-f', 'p-running']);
 });
 
@@ -250,12 +263,16 @@ test('inspect: Docker\'s fields for a running and an exited container, -f, --typ
   assert.is(await ok(['container', 'inspect', '-f', '{{.Name}} {{.HostConfig.RestartPolicy.Name}}', id.slice(0, 6)]), '/insp no\n');
   assert.is(await ok(['inspect', '--type', 'container', '-f', '{{.Config.Hostname}}', 'insp']), 'box\n');
   assert.match(await ok(['inspect', '--type', 'image', '-f', '{{.Id}}', 'busybox']), /^sha256:[0-9a-f]{64}\n$/);
-  assertOneError(await tspod(['inspect', '--type', 'container', 'busybox']), /^Error: no such container: busybox$/, 1);
-  assertOneError(await tspod(['inspect', '--type', 'image', 'insp']), /^Error: no such image: insp/, 125);
-  assertOneError(await tspod(['inspect', 'nothing-here']), /^Error: no such object: nothing-here$/, 125);
+  // Nothing found: the empty JSON array, then the error (Podman); with a template, nothing.
+  const missing = async (args: string[]) => {
+    const r = await tspod(args);
+    return [r.code, r.stdout, r.stderr];
+  };
+  assert.equal(await missing(['inspect', '--type', 'container', 'busybox']), [1, '[]\n', 'Error: no such container: busybox\n']);
+  assert.equal(await missing(['inspect', '--type', 'image', '-f', '{{.Id}}', 'insp']), [125, '', 'Error: no such image: insp\n']);
+  assert.equal(await missing(['inspect', 'nothing-here']), [125, '[]\n', 'Error: no such object: nothing-here\n']);
   // Found ones are printed, the missing one reported after them.
-  const mixed = await tspod(['inspect', '-f', '{{.Name}}', 'insp', 'nothing-here']);
-  assert.equal([mixed.code, mixed.stdout, mixed.stderr], [1, '/insp\n', 'Error: no such object: nothing-here\n']);
+  assert.equal(await missing(['inspect', '-f', '{{.Name}}', 'insp', 'nothing-here']), [125, '/insp\n', 'Error: no such object: nothing-here\n']);
   await ok(['rm', 'insp']);
 });
 
@@ -274,7 +291,7 @@ test('ID prefixes: unique ones work in every command; an ambiguous one is one li
   while (a[common] === b[common]) common++;
   const ambiguous = a.slice(0, common);
   const before = containersJson();
-  for (const args of [['start'], ['inspect'], ['rm', '-f'], ['logs'], ['wait'], ['stop'], ['kill'], ['restart'], ['rename']]) {
+  for (const args of [['start'], ['inspect', '-f', '{{.Id}}'], ['rm', '-f'], ['logs'], ['wait'], ['stop'], ['kill'], ['restart'], ['rename']]) {
     assertOneError(await tspod([...args, ambiguous, ...(args[0] === 'rename' ? ['x'] : [])]), new RegExp(`^Error: short ID "${ambiguous}" is ambiguous`), 125);
   }
   assert.is(containersJson(), before, 'nothing changed');
