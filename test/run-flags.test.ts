@@ -262,6 +262,8 @@ test('bad input: exit 125, one line naming the flag or the image, nothing create
     [['run', '--network', 'bogus', ...image], /^Error: invalid --network "bogus"/],
     [['run', '--pull', 'sometimes', ...image], /^Error: Expected --pull=sometimes to be one of: always, missing, never/],
     [['run', '--stop-timeout', 'soon', ...image], /^Error: Parsing --stop-timeout/],
+    [['run', '--stop-timeout', '-1', ...image], /^Error: invalid --stop-timeout -1/],
+    [['run', '-h', 'h'.repeat(65), ...image], /^Error: invalid --hostname "h{65}"/],
     [['run', '--no-such-flag', ...image], /^Error: Nonexistent flag: --no-such-flag/],
     [['run', '--detach-keys', 'bogus', ...image], /^Error: invalid detach keys "bogus"/],
     [['run', '-d', '-a', 'stdout', ...image], /^Error: conflicting options: -a and -d/],

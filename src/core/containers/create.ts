@@ -79,6 +79,14 @@ function validate(opts: CreateOptions): void {
   opts.securityOpt.forEach(parseSecurityOpt);
   parseCapabilities(opts.capAdd, opts.capDrop, DEFAULT_CAPABILITIES);
   if (opts.stopSignal) parseSignal(opts.stopSignal);
+  // Docker reads -1 as "wait for ever"; Podman refuses negative values, and so does tspod.
+  if (opts.stopTimeout !== undefined && opts.stopTimeout < 0) {
+    throw new TspodError(`invalid --stop-timeout ${opts.stopTimeout}`, 'give the seconds to wait, 0 or more');
+  }
+  // The kernel's HOST_NAME_MAX: a longer name would fail only when the runtime sets it.
+  if (opts.hostname && Buffer.byteLength(opts.hostname) > 64) {
+    throw new TspodError(`invalid --hostname "${opts.hostname}"`, 'a host name has at most 64 characters');
+  }
   if (opts.workdir && !path.posix.isAbsolute(opts.workdir)) {
     throw new TspodError(`invalid --workdir "${opts.workdir}"`, 'the working directory must be an absolute path');
   }
