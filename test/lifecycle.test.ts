@@ -174,9 +174,9 @@ test('container prune -f: removes the stopped ones (Docker\'s "Deleted Container
   await ok(['run', '--name', 'p-exited2', 'busybox', 'true']);
   const prompt = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ';
   const noAnswer = await tspod(['container', 'prune']);
-  assert.equal([noAnswer.code, noAnswer.stdout, noAnswer.stderr], [125, '', `${prompt}Error: no answer to the confirmation prompt: use -f/--force to skip it\n`]);
+  assert.equal([noAnswer.code, noAnswer.stdout, noAnswer.stderr], [125, '', `${prompt}\nError: no answer to the confirmation prompt: use -f/--force to skip it\n`]);
   const no = await tspod(['container', 'prune'], { input: 'n\n' });
-  assert.equal([no.code, no.stderr], [125, `${prompt}Error: cancelled\n`]);
+  assert.equal([no.code, no.stderr], [125, `${prompt}\nError: cancelled\n`]);
   assert.is(await ok(['ps', '-a', '--format', '{{.Names}}', '--filter', 'status=exited']), 'p-exited2\n');
   assert.match(await ok(['container', 'prune'], { input: 'y\n' }), /^Deleted Containers:\n[0-9a-f]{64}\n/);
   assert.is(await ok(['ps', '-aq']), `${keep.slice(0, 12)}\n`);
@@ -279,12 +279,15 @@ test('inspect: Docker\'s fields for a running and an exited container, -f, --typ
 test('ID prefixes: unique ones work in every command; an ambiguous one is one line and changes nothing', async () => {
   const ids: string[] = [];
   let shared: [string, string] | undefined;
-  // Two IDs sharing a first hex digit: 17 containers at most, by pigeonhole.
+  // Two IDs sharing a first hex digit: 17 containers at most, by pigeonhole (20 in batches).
   while (!shared) {
-    const id = (await ok(['create', 'busybox', 'sleep', '1000'])).trim();
-    const twin = ids.find((other) => other[0] === id[0]);
-    if (twin) shared = [twin, id];
-    ids.push(id);
+    // Four at a time: a first shared digit is likely among 5 to 6 IDs.
+    const batch = await Promise.all([1, 2, 3, 4].map(async () => (await ok(['create', 'busybox', 'sleep', '1000'])).trim()));
+    for (const id of batch) {
+      const twin = ids.find((other) => other[0] === id[0]);
+      if (twin && !shared) shared = [twin, id];
+      ids.push(id);
+    }
   }
   const [a, b] = shared;
   let common = 1;
