@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from './harness/bundle.js';
 import { pushImage } from './harness/push.js';
-import { assertEmpty, assertNothingNew, leftovers, pausePid, startRunEnv, type RunEnv } from './harness/run-env.js';
+import { assertEmpty, assertNothingNew, leftovers, pausePid, startRunEnv, waitGone, type RunEnv } from './harness/run-env.js';
 import { assertOk, assertOneError } from './harness/store-checks.js';
 import { buildImage, DEFAULT_PATH, layerFromTar, tarball, tinyLayerGzip } from './fixtures/images.js';
 
@@ -56,13 +56,19 @@ function runUntil(args: string[], text: string): { child: ChildProcess; out: () 
   return { child, out: () => out, seen, exited };
 }
 
-test('-d prints the 64-digit ID and returns; ps shows the container running', async () => {
-  const r = await tspod(['run', '-d', '--name', 'background', 'busybox', 'sleep', '600']);
+test('-d prints the 64-digit ID and returns; ps shows the container running; with --rm it is gone once it exits', async () => {
+  const [r, removed] = await Promise.all([
+    tspod(['run', '-d', '--name', 'background', 'busybox', 'sleep', '600']),
+    tspod(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'exit 0']),
+  ]);
   assertOk(r, 'run -d');
+  assertOk(removed, 'run -d --rm');
   assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
   assert.is(r.stderr, '');
   const id = r.stdout.trim();
-  const ps = await tspod(['ps', '--no-trunc', '--format', '{{.ID}} {{.Names}} {{.State}}']);
+  // conmon's exit command removes it: no tspod command has to look.
+  await waitGone(env.store, [removed.stdout.trim()], 'run -d --rm');
+  const ps = await tspod(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Names}} {{.State}}']);
   assert.is(ps.stdout, `${id} background running\n`);
   assertOk(await tspod(['rm', '-f', 'background']), 'rm -f');
 });
