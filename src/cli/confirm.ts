@@ -11,6 +11,8 @@ export async function confirm(question: string): Promise<void> {
     rl.prompt();
   });
   rl.close();
+  // A terminal echoed the answer and its newline; from a pipe nothing did, so end the prompt's line.
+  if (!process.stdin.isTTY) process.stderr.write('\n');
   if (answer === undefined) throw new TspodError('no answer to the confirmation prompt', 'use -f/--force to skip it');
   if (!/^y(es)?$/i.test(answer.trim())) throw new TspodError('cancelled');
 }
