@@ -64,7 +64,7 @@ export function makeStore(): TestStore {
     root,
     runroot,
     configDir,
-    tspod: (args, opts = {}) => run([process.execPath, BIN, '--root', root, '--runroot', runroot, ...args], { ...opts, env: { ...env, ...opts.env } }),
+    tspod: (args, opts = {}) => run([process.execPath, '--', BIN, '--root', root, '--runroot', runroot, ...args], { ...opts, env: { ...env, ...opts.env } }),
     registries: (config) => writeFileSync(registriesFile, JSON.stringify(config)),
     async cleanup() {
       const ns = await joinUserNamespace({ runroot });

@@ -48,9 +48,9 @@ export async function openContainerEnv(images: FixtureName[]): Promise<Container
     tspod: (args, opts) => store.tspod(args, opts),
     ok,
     spawn: (args) =>
-      spawn(process.execPath, [BIN, '--root', store.root, '--runroot', store.runroot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, ['--', BIN, '--root', store.root, '--runroot', store.runroot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
     shellCommand: (args) =>
-      [...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`), process.execPath, BIN, '--root', store.root, '--runroot', store.runroot, ...args]
+      [...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`), process.execPath, '--', BIN, '--root', store.root, '--runroot', store.runroot, ...args]
         .map((w, i) => (i < Object.keys(env).length ? w : quote(w)))
         .join(' '),
     async close() {

@@ -26,7 +26,7 @@ import { runtimeContext } from './runtime-context.js';
 /** The tspod command conmon runs when the container exits (inside the namespace). */
 export function exitCommand(engine: Engine, id: string): string[] {
   const bin = process.env.TSPOD_BIN ?? process.argv[1];
-  return [process.execPath, bin, '--root', engine.paths.root, '--runroot', engine.paths.runroot, 'container', 'cleanup', id];
+  return [process.execPath, '--', bin, '--root', engine.paths.root, '--runroot', engine.paths.runroot, 'container', 'cleanup', id];
 }
 
 export function lowerDirs(engine: Engine, record: ContainerRecord): string[] {
