@@ -6,7 +6,9 @@
  * names, the hyperfine --export-json files measuring both (several rounds, merged here), and
  * optional files of peak RSS samples in KiB, one per line, as `/usr/bin/time -f %M` writes them.
  *
- *   node report.js table RESULTS.jsonl            prints the tables
+ *   node report.js table RESULTS.jsonl [--row-header H] [--per NOUN]
+ *                                                 prints the tables (row column H, default
+ *                                                 "Pull"; "CPU time per NOUN", default "pull")
  *   node report.js update FILE SECTION BODY.md    replaces (or appends) SECTION in FILE
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -137,13 +139,20 @@ export function readRows(file: string): Row[] {
     .map((line) => JSON.parse(line) as Row);
 }
 
+export interface TableLabels {
+  /** heading of the column naming each row */
+  rowHeader: string;
+  /** what one timed run is, for "CPU time per …" */
+  per: string;
+}
+
 /** The comparison table (wall time, ratio, peak RSS) and the CPU-time table, in Markdown. */
-export function comparisonTables(rows: Row[]): string {
+export function comparisonTables(rows: Row[], labels: TableLabels = { rowHeader: 'Pull', per: 'pull' }): string {
   const measured = rows.map((row) => ({ row, m: measure(row) }));
   const cand = rows[0]?.candidate ?? 'candidate';
   const base = rows[0]?.baseline ?? 'baseline';
   const main = markdownTable(
-    ['Mode', 'Pull', `${cand} (mean ± σ)`, `${base} (mean ± σ)`, `${cand}/${base}`, 'Runs', `${cand} peak RSS`, `${base} peak RSS`],
+    ['Mode', labels.rowHeader, `${cand} (mean ± σ)`, `${base} (mean ± σ)`, `${cand}/${base}`, 'Runs', `${cand} peak RSS`, `${base} peak RSS`],
     measured.map(({ row, m: [c, b] }) => [
       row.mode,
       row.row,
@@ -157,7 +166,7 @@ export function comparisonTables(rows: Row[]): string {
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const cpu = markdownTable(
-    ['Mode', 'Pull', `${cand} user`, `${cand} system`, `${base} user`, `${base} system`, `CPU ${cand}/${base}`],
+    ['Mode', labels.rowHeader, `${cand} user`, `${cand} system`, `${base} user`, `${base} system`, `CPU ${cand}/${base}`],
     measured.map(({ row, m: [c, b] }) => [
       row.mode,
       row.row,
@@ -169,7 +178,7 @@ export function comparisonTables(rows: Row[]): string {
     ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
-  return `${main}\nCPU time per pull (mean over the timed runs, all processes of the command):\n\n${cpu}`;
+  return `${main}\nCPU time per ${labels.per} (mean over the timed runs, all processes of the command):\n\n${cpu}`;
 }
 
 const begin = (section: string) => `<!-- bench:${section}:begin -->`;
@@ -199,15 +208,21 @@ function readOptional(file: string): string {
 
 function main(argv: string[]): void {
   const [command, ...args] = argv;
-  if (command === 'table' && args.length === 1) {
-    process.stdout.write(comparisonTables(readRows(args[0])));
+  if (command === 'table' && [1, 3, 5].includes(args.length)) {
+    const labels: TableLabels = { rowHeader: 'Pull', per: 'pull' };
+    for (let i = 1; i < args.length; i += 2) {
+      if (args[i] === '--row-header') labels.rowHeader = args[i + 1];
+      else if (args[i] === '--per') labels.per = args[i + 1];
+      else throw new Error(`report.js table: unknown option ${args[i]}`);
+    }
+    process.stdout.write(comparisonTables(readRows(args[0]), labels));
   } else if (command === 'update' && args.length === 3) {
     const [file, section, bodyFile] = args;
     const updated = replaceSection(readOptional(file), section, readFileSync(bodyFile, 'utf8'));
     writeFileSync(`${file}.tmp`, updated);
     renameSync(`${file}.tmp`, file);
   } else {
-    throw new Error('usage: report.js table RESULTS.jsonl | report.js update FILE SECTION BODY.md');
+    throw new Error('usage: report.js table RESULTS.jsonl [--row-header H] [--per NOUN] | report.js update FILE SECTION BODY.md');
   }
 }
 
