@@ -15,6 +15,7 @@ import { BIN } from './harness/cli.js';
 import { openContainerEnv, until, type ContainerEnv } from './harness/container-env.js';
 import { pausePid } from './harness/run-env.js';
 import { assertOneError } from './harness/store-checks.js';
+import { readTar, tspodRaw as rawIn } from './harness/tar-io.js';
 
 const test = suite('cp');
 let env: ContainerEnv;
@@ -47,21 +48,6 @@ test.after(async () => {
   if (host) rmSync(host, { recursive: true, force: true });
 });
 
-/** tspod with binary stdin/stdout. */
-function tspodRaw(args: string[], input?: Buffer): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--', BIN, '--root', env.store.root, '--runroot', env.store.runroot, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input ?? Buffer.alloc(0));
-  });
-}
-
 interface TarItem {
   name: string;
   type?: 'file' | 'directory' | 'symlink' | 'link';
@@ -79,24 +65,9 @@ async function makeTar(items: TarItem[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function readTar(data: Buffer): Promise<Map<string, { type: string; uid: number; gid: number; content: string; linkname?: string }>> {
-  const extract = tar.extract();
-  const found = new Map<string, { type: string; uid: number; gid: number; content: string; linkname?: string }>();
-  const done = (async () => {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      found.set(entry.header.name, { type: entry.header.type ?? 'file', uid: entry.header.uid ?? -1, gid: entry.header.gid ?? -1, content: Buffer.concat(chunks).toString(), linkname: entry.header.linkname ?? undefined });
-    }
-  })();
-  extract.end(data);
-  await done;
-  return found;
-}
-
 /** A file's content in a container, read back with cp to stdout; undefined when missing. */
 async function containerFile(container: string, p: string): Promise<string | undefined> {
-  const r = await tspodRaw(['cp', `${container}:${p}`, '-']);
+  const r = await rawIn(env.store, ['cp', `${container}:${p}`, '-']);
   if (r.code !== 0) return undefined;
   const entries = await readTar(r.stdout);
   return [...entries.values()][0]?.content;
@@ -156,7 +127,7 @@ for (const c of ['live', 'stopped']) {
     assert.is(await containerFile(c, '/data/empty/tree/inner/leaf'), 'leaf');
     await env.ok(['cp', `${path.join(src, 'tree')}/.`, `${c}:/data/empty`]);
     assert.is(await containerFile(c, '/data/empty/inner/leaf'), 'leaf');
-    const listing = await readTar((await tspodRaw(['cp', `${c}:/data/tree-new`, '-'])).stdout);
+    const listing = await readTar((await rawIn(env.store, ['cp', `${c}:/data/tree-new`, '-'])).stdout);
     assert.is(listing.get('tree-new/inner/leaf')?.uid, 0, `owned by the container's root: ${JSON.stringify([...listing])}`);
     // -a out: the owner inside the container (1000) is kept on the host, mapped rootless.
     const dir = fresh(`archive-${c}`);
@@ -169,22 +140,22 @@ for (const c of ['live', 'stopped']) {
   });
 
   once(`${c}: "-" streams a tar out and extracts one in; -a keeps its owners`, async () => {
-    const out = await tspodRaw(['cp', `${c}:/data/sub`, '-']);
+    const out = await rawIn(env.store, ['cp', `${c}:/data/sub`, '-']);
     assert.is(out.code, 0, out.stderr);
     const entries = await readTar(out.stdout);
     assert.equal([...entries.keys()].sort(), ['sub/', 'sub/deep']);
-    const contents = await readTar((await tspodRaw(['cp', `${c}:/data/sub/.`, '-'])).stdout);
+    const contents = await readTar((await rawIn(env.store, ['cp', `${c}:/data/sub/.`, '-'])).stdout);
     assert.equal([...contents.keys()], ['deep']);
     const input = await makeTar([
       { name: 'streamed/', type: 'directory' },
       { name: 'streamed/a', content: 'A', uid: 1234 },
     ]);
-    const plain = await tspodRaw(['cp', '-', `${c}:/data/empty`], input);
+    const plain = await rawIn(env.store, ['cp', '-', `${c}:/data/empty`], input);
     assert.is(plain.code, 0, plain.stderr);
-    assert.is((await readTar((await tspodRaw(['cp', `${c}:/data/empty/streamed/a`, '-'])).stdout)).get('a')?.uid, 0);
-    const archived = await tspodRaw(['cp', '-a', '-', `${c}:/data/empty`], input);
+    assert.is((await readTar((await rawIn(env.store, ['cp', `${c}:/data/empty/streamed/a`, '-'])).stdout)).get('a')?.uid, 0);
+    const archived = await rawIn(env.store, ['cp', '-a', '-', `${c}:/data/empty`], input);
     assert.is(archived.code, 0, archived.stderr);
-    const a = (await readTar((await tspodRaw(['cp', `${c}:/data/empty/streamed/a`, '-'])).stdout)).get('a');
+    const a = (await readTar((await rawIn(env.store, ['cp', `${c}:/data/empty/streamed/a`, '-'])).stdout)).get('a');
     assert.is(a?.uid, 1234);
     assert.is(a?.content, 'A');
   });
@@ -247,12 +218,12 @@ for (const c of ['live', 'stopped']) {
       ],
     ];
     for (const [items, re] of attempts) {
-      const r = await tspodRaw(['cp', '-', `${c}:/data/empty`], await makeTar(items));
+      const r = await rawIn(env.store, ['cp', '-', `${c}:/data/empty`], await makeTar(items));
       assertOneError({ code: r.code, stdout: r.stdout.toString(), stderr: r.stderr }, re);
       assert.not.ok(existsSync(`/tmp/${name}`));
     }
     // Through a link the container already has: followed inside the container.
-    const r = await tspodRaw(['cp', '-', `${c}:/data`], await makeTar([{ name: `rootlink/tmp/${name}`, content: 'inside' }]));
+    const r = await rawIn(env.store, ['cp', '-', `${c}:/data`], await makeTar([{ name: `rootlink/tmp/${name}`, content: 'inside' }]));
     assert.is(r.code, 0, r.stderr);
     assert.not.ok(existsSync(`/tmp/${name}`));
     assert.is(await containerFile(c, `/tmp/${name}`), 'inside');
@@ -303,7 +274,7 @@ test('container cp and relative local paths', async () => {
   assert.is(cwdRun, 0);
   assert.is(readFileSync(path.join(dir, 'copied'), 'utf8'), 'container-file\n');
   await env.ok(['cp', path.join(dir, 'dangling'), 'live:/data/dangling']);
-  const entries = await readTar((await tspodRaw(['cp', 'live:/data/dangling', '-'])).stdout);
+  const entries = await readTar((await rawIn(env.store, ['cp', 'live:/data/dangling', '-'])).stdout);
   assert.is(entries.get('dangling')?.linkname, '/nonexistent-target');
 });
 

@@ -6,11 +6,7 @@ import { copy, parseCopyLocation, parseCopyRequest } from '../core/containers/cp
 export default class Cp extends TspodCommand {
   static override description = `Copy files/folders between a container and the local filesystem
 
-Use '-' as the source to read a tar archive from stdin and extract it to a directory destination
-in the container; use '-' as the destination to write a tar archive of the container source to
-stdout. A path ending in "/." copies the contents of a directory. Files copied into a container
-belong to its root user, files copied out to the caller, unless -a keeps the source's owners.
-Works on running and stopped containers; symlinks in the container are resolved inside it.`;
+Use '-' as the source to read a tar archive from stdin and extract it to a directory destination in the container; use '-' as the destination to write a tar archive of the container source to stdout. A path ending in "/." copies the contents of a directory. Files copied into a container belong to its root user, files copied out to the caller, unless -a keeps the source's owners. Works on running and stopped containers; symlinks in the container are resolved inside it.`;
 
   static override aliases = ['container:cp'];
   static override usage = ['cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-', 'cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH'];
