@@ -132,6 +132,16 @@ export interface EventsOptions {
   format?: string;
 }
 
+/** --since/--until in nanoseconds: what logs accepts, with every digit of a fraction (Docker's precision). */
+function timeArgNano(flag: string, value: string, now: number): bigint {
+  const unix = /^(\d+)\.(\d{1,9})$/.exec(value);
+  if (unix) return BigInt(unix[1]) * 1_000_000_000n + BigInt(unix[2].padEnd(9, '0'));
+  const ms = BigInt(parseTimeArg(flag, value, now).getTime()) * 1_000_000n;
+  // Date.parse keeps milliseconds of an RFC 3339 fraction.
+  const finer = /T[\d:]+\.\d{3}(\d{1,6})(?:Z|[+-]\d\d:\d\d)$/i.exec(value);
+  return finer ? ms + BigInt(finer[1].padEnd(6, '0')) : ms;
+}
+
 function parseEvent(line: string): { event: TspodEvent; ns: bigint } | undefined {
   try {
     const event = JSON.parse(line) as TspodEvent;
@@ -148,9 +158,8 @@ function parseEvent(line: string): { event: TspodEvent; ns: bigint } | undefined
  */
 export async function streamEvents(engine: Pick<Engine, 'paths'>, opts: EventsOptions, write: (text: string) => void, stop: AbortSignal): Promise<void> {
   const now = Date.now();
-  const toNano = (flag: string, value: string | undefined) => (value === undefined ? undefined : BigInt(parseTimeArg(flag, value, now).getTime()) * 1_000_000n);
-  const since = toNano('--since', opts.since);
-  const until = toNano('--until', opts.until);
+  const since = opts.since === undefined ? undefined : timeArgNano('--since', opts.since, now);
+  const until = opts.until === undefined ? undefined : timeArgNano('--until', opts.until, now);
   const matches = eventFilter(opts.filters);
   const render = eventRenderer(opts.format);
   const onLine = (line: string) => {
