@@ -32,6 +32,8 @@ export interface SanitizeOptions {
   digest: string;
   /** Running in a user namespace: device nodes cannot be created. */
   rootless: boolean;
+  /** What error messages call the input; default "layer DIGEST". */
+  label?: string;
 }
 
 /** Input: uncompressed layer tar bytes; output: sanitized tar bytes. */
@@ -338,7 +340,7 @@ class LayerSanitizer extends TarRewriter {
   private readonly opaque = new Set<string>();
 
   constructor(opts: SanitizeOptions) {
-    super(`layer ${opts.digest}`);
+    super(opts.label ?? `layer ${opts.digest}`);
     this.rootless = opts.rootless;
   }
 
