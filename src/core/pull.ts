@@ -4,16 +4,15 @@
  * extract into a staging dir, and commit blobs, layers and the image record atomically under
  * the store lock. A killed pull leaves only staging dirs, which the next pull removes.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { Duplex, PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { credentialsFor } from './auth-file.js';
 import type { Engine } from './engine.js';
 import { TspodError, isTspodError } from './errors.js';
 import { assignName, displayName, purge } from './images.js';
+import { decompressor } from './layer-compression.js';
 import { ImageConfig } from './image-view.js';
 import { sanitizeLayer } from './layer-sanitize.js';
 import type { Progress } from './progress.js';
@@ -24,7 +23,6 @@ import {
   type Credentials,
   type ResolvedImage,
   RegistryClient,
-  layerCompression,
   parsePlatform,
   resolveImage,
   verifyingStream,
@@ -34,15 +32,9 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { hexOf, type ImageRecord } from '../store/image-store.js';
 import { PlainHttpMemory } from '../store/plain-http-memory.js';
 
-export interface PullOptions {
+export interface PullOptions extends RegistryAccessOptions {
   /** os/arch[/variant] */
   platform?: string;
-  /** false: accept any certificate and plain HTTP */
-  tlsVerify?: boolean;
-  authfile?: string;
-  creds?: Credentials;
-  /** directory of extra CA certificates (*.crt) */
-  certDir?: string;
   progress: Progress;
 }
 
@@ -68,6 +60,37 @@ function certFiles(engine: Engine, host: string, certDir?: string): string[] {
   });
 }
 
+export interface RegistryAccessOptions {
+  /** false: accept any certificate and plain HTTP */
+  tlsVerify?: boolean;
+  authfile?: string;
+  creds?: Credentials;
+  /** directory of extra CA certificates (*.crt) */
+  certDir?: string;
+}
+
+/**
+ * A client for `registry` served at `endpoint` (the registry itself or a mirror), with the
+ * endpoint's registries.json setting, certificates and credentials.
+ */
+export function registryClient(
+  engine: Engine,
+  registry: string,
+  endpoint: { host: string; insecure: boolean },
+  opts: RegistryAccessOptions,
+  schemes = new PlainHttpMemory(engine.paths.runroot),
+): RegistryClient {
+  return new RegistryClient({
+    registry,
+    endpoint: endpoint.host === registry ? undefined : endpoint.host,
+    tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
+    caFiles: certFiles(engine, endpoint.host, opts.certDir),
+    schemes,
+    // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
+    auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
+  });
+}
+
 interface Source {
   ref: ImageReference;
   client: RegistryClient;
@@ -82,15 +105,7 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   const schemes = new PlainHttpMemory(engine.paths.runroot);
   for (const candidate of candidateReferences(engine.registries, input, ref)) {
     for (const endpoint of endpointsFor(engine.registries, candidate.registry)) {
-      const client = new RegistryClient({
-        registry: candidate.registry,
-        endpoint: endpoint.host === candidate.registry ? undefined : endpoint.host,
-        tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
-        caFiles: certFiles(engine, endpoint.host, opts.certDir),
-        schemes,
-        // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
-        auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
-      });
+      const client = registryClient(engine, candidate.registry, endpoint, opts, schemes);
       try {
         const resolved = await resolveImage(client, candidate.repository, candidate.digest ?? candidate.tag!, platform);
         return { ref: candidate, client, resolved };
@@ -105,31 +120,6 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   // Several places were tried: the most telling failure is one that is not "not found".
   const notFound = (e: TspodError) => /not found|unknown/i.test(e.message);
   throw failures.find((e) => !notFound(e)) ?? failures[0];
-}
-
-function decompressor(mediaType: string): Duplex {
-  switch (layerCompression(mediaType)) {
-    case 'gzip':
-      // Larger output chunks than zlib's 16 KiB: a quarter less CPU on the pipeline's one thread.
-      return createGunzip({ chunkSize: 64 * 1024 });
-    case 'none':
-      return new PassThrough();
-    case 'zstd':
-      return zstdDecompressor();
-  }
-}
-
-/** Node 20's zlib has no zstd; the zstd tool is fast and everywhere. */
-function zstdDecompressor(): Duplex {
-  const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const duplex = Duplex.from({ writable: child.stdin!, readable: child.stdout! });
-  child.on('error', (e) => duplex.destroy(new TspodError(`cannot run zstd: ${e.message}`, 'apt-get install zstd')));
-  child.on('close', (code) => {
-    if (code) duplex.destroy(new TspodError(`zstd failed to decompress a layer: ${stderr.trim().split('\n')[0]}`));
-  });
-  return duplex;
 }
 
 interface LayerJob {
@@ -186,7 +176,7 @@ async function stageLayer(engine: Engine, source: Source, job: LayerJob, progres
 }
 
 /** Runs jobs with at most `limit` in flight; the first failure stops new starts. */
-async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   const errors: unknown[] = [];
   let next = 0;
