@@ -42,7 +42,12 @@ export function loggedInUser(registryInput: string, authfile?: string): string {
 
 /** The user name stored for a registry, if any: the default of an interactive prompt. */
 export function storedUser(registryInput: string, authfile?: string): string | undefined {
-  return credentialsFor(registryKey(registryInput), authfile)?.username;
+  try {
+    return credentialsFor(registryKey(registryInput), authfile)?.username;
+  } catch {
+    // A first login creates --authfile; a damaged one is the login's to report.
+    return undefined;
+  }
 }
 
 export async function logout(registryInput: string, authfile?: string): Promise<string> {
