@@ -8,14 +8,15 @@
  */
 import { createReadStream, createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { type Duplex, PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
+import { createGzip } from 'node:zlib';
 import type { Engine } from './engine.js';
 import { TspodError } from './errors.js';
 import { recordEvent } from './events.js';
 import { requireImage } from './images.js';
-import { compressor, decompressor } from './layer-compression.js';
+import { decompressor, zstdStream } from './compression.js';
 import type { Progress } from './progress.js';
 import { registryClient, runLimited, type RegistryAccessOptions } from './pull.js';
 import { candidateReferences, registryEntry } from './registries.js';
@@ -286,6 +287,17 @@ async function uploadBlob(client: RegistryClient, repository: string, blob: Blob
     onProgress: (sent) => progress?.layer(blob.id, 'Pushing', sent, blob.size),
   });
   progress?.layer(blob.id, 'Pushed');
+}
+
+function compressor(compression: LayerCompression): Duplex {
+  switch (compression) {
+    case 'gzip':
+      return createGzip({ chunkSize: 64 * 1024 });
+    case 'zstd':
+      return zstdStream(['-cq']);
+    case 'none':
+      return new PassThrough();
+  }
 }
 
 /**
