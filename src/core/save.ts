@@ -16,7 +16,7 @@ import type { Engine } from './engine.js';
 import { TspodError } from './errors.js';
 import { recordEvent } from './events.js';
 import { displayName, requireImage } from './images.js';
-import { familiarRepo, splitTaggedName } from './reference.js';
+import { splitTaggedName } from './reference.js';
 import { buildManifest } from './image-ingest.js';
 import { MediaType, digestOf, layerCompression, parseManifest } from './registry/index.js';
 import { hexOf, type ImageRecord, type LayerRecord } from '../store/image-store.js';
@@ -135,12 +135,13 @@ async function writeDockerArchive(engine: Engine, saved: Saved[], sink: Sink): P
       blob.on('error', (e) => tarStream.destroy(e));
       await sink.stream(member, layer.size, tarStream);
     }
-    const repoTags = names.map(displayName);
-    manifest.push({ Config: config, RepoTags: repoTags.length ? repoTags : null, Layers: members });
+    // Fully qualified: Docker reads "docker.io/library/busybox:latest" as busybox:latest, but
+    // Podman reads a familiar "busybox:latest" as localhost/busybox:latest.
+    manifest.push({ Config: config, RepoTags: names.length ? names : null, Layers: members });
     const top = members.at(-1)?.split('/')[0];
     for (const name of names) {
       const { repo, tag } = splitTaggedName(name);
-      if (top) (repositories[familiarRepo(repo)] ??= {})[tag] = top;
+      if (top) (repositories[repo] ??= {})[tag] = top;
     }
   }
   await sink.file(DOCKER_MANIFEST, Buffer.from(JSON.stringify(manifest)));
