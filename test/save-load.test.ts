@@ -334,7 +334,8 @@ function podmanOk(podman: Podman, args: string[]): string {
   return r.stdout;
 }
 
-test('Podman\'s archives (docker-archive, several images; oci-archive) load in tspod with the same IDs', async () => {
+/** Runs `fn` with a fresh Podman, from the pulled images; skipped, saying why, without Podman. */
+async function withPodman(fn: (podman: Podman) => Promise<void>): Promise<void> {
   const missing = podmanMissing();
   if (missing) {
     console.log(`skipped: ${missing}`);
@@ -343,6 +344,15 @@ test('Podman\'s archives (docker-archive, several images; oci-archive) load in t
   await resetStore();
   const podman = openPodman();
   try {
+    await fn(podman);
+  } finally {
+    podman.cleanup();
+    await resetStore();
+  }
+}
+
+test('Podman\'s archives (docker-archive, several images; oci-archive) load in tspod with the same IDs', () =>
+  withPodman(async (podman) => {
     const busybox = `${env.registry.host}/library/busybox:latest`;
     const multilayer = `${env.registry.host}/test/multilayer:latest`;
     for (const name of [busybox, multilayer]) podmanOk(podman, ['pull', '-q', '--tls-verify=false', name]);
@@ -369,21 +379,11 @@ test('Podman\'s archives (docker-archive, several images; oci-archive) load in t
     podmanOk(podman, ['rmi', '-a', '-f']);
     podmanOk(podman, ['load', '-q', '-i', oci]);
     assert.is(podmanOk(podman, ['images', '-q', '--no-trunc']).trim(), configDigest, 'podman gives its own archive the same ID');
-  } finally {
-    podman.cleanup();
-    await resetStore();
-  }
-});
+  }),
+);
 
-test('tspod\'s archives (docker-archive with several images; oci-archive) load in Podman with the same IDs and names', async () => {
-  const missing = podmanMissing();
-  if (missing) {
-    console.log(`skipped: ${missing}`);
-    return;
-  }
-  await resetStore();
-  const podman = openPodman();
-  try {
+test('tspod\'s archives (docker-archive with several images; oci-archive) load in Podman with the same IDs and names', () =>
+  withPodman(async (podman) => {
     const docker = file('tspod-docker.tar');
     const oci = file('tspod-oci.tar');
     await tspod(['save', '-o', docker, 'busybox', 'test/multilayer']);
@@ -399,10 +399,8 @@ test('tspod\'s archives (docker-archive with several images; oci-archive) load i
     podmanOk(podman, ['load', '-q', '-i', oci]);
     assert.equal(listed(), [`${env.multilayer.configDigest} docker.io/test/multilayer:latest`]);
     assert.is(podmanOk(podman, ['image', 'inspect', '--format', '{{.Digest}}', 'docker.io/test/multilayer:latest']).trim(), env.multilayer.manifestDigest);
-  } finally {
-    podman.cleanup();
-  }
-});
+  }),
+);
 
 test('save and load are recorded as events', async () => {
   const log = readFileSync(path.join(env.store.runroot, 'events', 'events.log'), 'utf8')

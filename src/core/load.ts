@@ -32,8 +32,8 @@ import { buildManifest, commitImage, discardStaged, layerMediaType, stageLayer, 
 import { displayName, purge } from './images.js';
 import { ImageConfig } from './image-view.js';
 import { formatReference, parseReference } from './reference.js';
-import type { LayerRecord } from '../store/image-store.js';
 import { MediaType, digestOf, hostPlatform, layerCompression, parseManifest, selectPlatform, verifyBytes, type ImageManifest } from './registry/index.js';
+import type { LayerRecord } from '../store/image-store.js';
 
 export interface LoadOptions {
   /** the archive's path; none: stdin */
@@ -142,7 +142,10 @@ async function collect(stream: Readable, member: string, contents: ArchiveConten
   return Buffer.concat(chunks);
 }
 
-async function readMember(engine: Engine, entry: tar.Extract extends AsyncIterable<infer E> ? E : never, contents: ArchiveContents): Promise<void> {
+/** One member as tar-stream's extract yields it: a stream of its content with its header. */
+type ArchiveMember = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+async function readMember(engine: Engine, entry: ArchiveMember, contents: ArchiveContents): Promise<void> {
   const { header } = entry;
   const { what } = contents;
   const member = normalizeMember(header.name, what);
