@@ -25,13 +25,22 @@ export function timeAgo(iso: string, now = Date.now()): string {
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
 
-/** Decimal units with 3 significant digits, like `docker images`: 74.8MB, 4.26kB, 955B. */
-export function humanSize(bytes: number): string {
+/**
+ * Decimal units with 3 significant digits, like `docker images`: 74.8MB, 4.26kB, 955B (`system
+ * df` uses go-units' HumanSize, 4 digits).
+ */
+export function humanSize(bytes: number, precision = 3): string {
   let value = bytes;
   let unit = 0;
   while (value >= 1000 && unit < UNITS.length - 1) {
     value /= 1000;
     unit++;
   }
-  return `${Number(value.toPrecision(3))}${UNITS[unit]}`;
+  return `${Number(value.toPrecision(precision))}${UNITS[unit]}`;
+}
+
+/** Docker's stringutils.Ellipsis: at most `max` characters, the last one "…" when cut. */
+export function ellipsis(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }

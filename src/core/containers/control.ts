@@ -11,6 +11,7 @@ import { findContainer, isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
+import { containerEvent, recordEvent } from '../events.js';
 
 /** Podman's exit code for rm of a running container without -f. */
 export const EXIT_CONTAINER_RUNNING = 2;
@@ -70,6 +71,7 @@ export async function stopContainer(engine: Engine, input: string, timeoutSec?: 
   await cleanupContainer(engine, c.id).catch((e: unknown) => {
     if (findContainer(engine.containers.read(), c.id)) throw e;
   });
+  await recordEvent(engine, containerEvent(c, 'stop'));
 }
 
 export async function killContainer(engine: Engine, input: string, signal: string): Promise<void> {
@@ -85,12 +87,14 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     if (e instanceof ContainerNotRunningError) throw notRunning();
     throw e;
   }
+  await recordEvent(engine, containerEvent(c, 'kill', { signal: String(number) }));
 }
 
 /** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
 export async function restartContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
   await stopContainer(engine, input, timeoutSec);
-  await startContainer(engine, current(engine, input).id);
+  const c = await startContainer(engine, current(engine, input).id);
+  await recordEvent(engine, containerEvent(c, 'restart'));
 }
 
 /** Waits for the container to stop; its exit code. */
@@ -126,6 +130,7 @@ async function removeOne(engine: Engine, input: string, opts: RemoveOptions): Pr
     if (!fresh) return;
     await removeFiles(engine, fresh);
     state.containers = state.containers.filter((x) => x.id !== c.id);
+    await recordEvent(engine, containerEvent(fresh, 'destroy'));
   });
   return input;
 }
@@ -137,11 +142,13 @@ export async function removeContainers(engine: Engine, inputs: string[], opts: R
 
 export async function renameContainer(engine: Engine, input: string, newName: string): Promise<void> {
   if (!VALID_NAME.test(newName)) throw new TspodError(`invalid container name "${newName}"`, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
-  await engine.containers.update((state) => {
+  await engine.containers.update(async (state) => {
     const c = requireContainer(state, input);
     const owner = state.containers.find((x) => x.name === newName);
     if (owner && owner !== c) throw new TspodError(`the container name "${newName}" is already in use by container ${owner.id.slice(0, 12)}`, 'choose another name');
+    const oldName = c.name;
     c.name = newName;
+    await recordEvent(engine, containerEvent(c, 'rename', { oldName }));
   });
 }
 
@@ -150,6 +157,7 @@ export async function pruneContainers(engine: Engine): Promise<string[]> {
   const containers = await syncContainers(engine);
   const stopped = containers.filter((c) => !isActive(c)).map((c) => c.id);
   await removeContainers(engine, stopped, { force: false, volumes: false });
+  await recordEvent(engine, { type: 'container', action: 'prune', id: '' });
   return stopped;
 }
 
