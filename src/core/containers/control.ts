@@ -11,6 +11,7 @@ import { findContainer, isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
+import { thawAfterSignal } from './pause.js';
 
 /** Podman's exit code for rm of a running container without -f. */
 export const EXIT_CONTAINER_RUNNING = 2;
@@ -53,6 +54,8 @@ async function signalContainer(engine: Engine, c: ContainerRecord, signal: numbe
     // It ended on its own meanwhile; the caller's wait sees the exit file.
     if (!(e instanceof ContainerNotRunningError)) throw e;
   }
+  // A paused container acts on the signal once it runs again.
+  await thawAfterSignal(engine, c.id);
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
@@ -85,6 +88,8 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     if (e instanceof ContainerNotRunningError) throw notRunning();
     throw e;
   }
+  // Docker unpauses for SIGKILL only: other signals wait until the user unpauses.
+  if (number === 9) await thawAfterSignal(engine, c.id);
 }
 
 /** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
