@@ -12,6 +12,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { HELPER_PATH, findExecutable, oneLine } from './helpers.js';
 import { TspodError } from '../core/errors.js';
 
+/** USER_HZ: the unit of CPU times in /proc/PID/stat (100 on every Linux architecture tspod runs on). */
+export const CLOCK_TICKS = 100;
+
 function pidNamespace(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);

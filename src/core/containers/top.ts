@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import { TspodError } from '../errors.js';
 import type { ContainerRecord } from '../../store/container-store.js';
-import { containerPids, hostPs, procFile, procStat, procStatus } from '../../namespaces/processes.js';
+import { CLOCK_TICKS, containerPids, hostPs, procFile, procStat, procStatus } from '../../namespaces/processes.js';
 import { parseIdMap, type IdMapping } from '../../namespaces/userns.js';
 import { hasExited } from './exit.js';
 import { isActive, requireContainer } from './lookup.js';
@@ -120,7 +120,6 @@ export async function topContainer(engine: Engine, input: string, args: string[]
   return parsePsOutput(await hostPs(psArgs, pids), pids);
 }
 
-const CLOCK_TICKS = 100;
 
 /** Go's time.Duration.String() of `ns`, as Podman prints durations (20.386825206s, 1h2m3s, 0s). */
 export function goDuration(ns: number): string {
