@@ -8,7 +8,7 @@ import type { Engine } from '../engine.js';
 import { TspodError, forEachInput } from '../errors.js';
 import { recordEvent } from '../events.js';
 import type { ContainerRecord } from '../../store/container-store.js';
-import { runtimePause, runtimeResume } from '../../namespaces/oci-runtime.js';
+import { runtimePause, runtimeResume, runtimeState } from '../../namespaces/oci-runtime.js';
 import { containerPids, signalPids } from '../../namespaces/processes.js';
 import { hasExited } from './exit.js';
 import { isActive, requireContainer } from './lookup.js';
@@ -42,8 +42,10 @@ async function freeze(engine: Engine, c: ContainerRecord): Promise<void> {
 }
 
 async function thaw(engine: Engine, c: ContainerRecord): Promise<void> {
-  if (pauseMechanism(engine) === 'freezer') await runtimeResume(await runtimeContext(engine, c), c.id);
-  else signalPids(containerPids(c.state.pid), 'SIGCONT');
+  if (pauseMechanism(engine) === 'signals') return signalPids(containerPids(c.state.pid), 'SIGCONT');
+  const rc = await runtimeContext(engine, c);
+  // runc thaws a container itself to SIGKILL it: then it is no longer paused.
+  if ((await runtimeState(rc, c.id))?.status === 'paused') await runtimeResume(rc, c.id);
 }
 
 export async function pauseContainer(engine: Engine, input: string): Promise<ContainerRecord> {
