@@ -4,34 +4,20 @@
  * extract into a staging dir, and commit blobs, layers and the image record atomically under
  * the store lock. A killed pull leaves only staging dirs, which the next pull removes.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Duplex, PassThrough, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { Transform, pipeline } from 'node:stream';
 import { credentialsFor } from './auth-file.js';
 import type { Engine } from './engine.js';
 import { TspodError, isTspodError } from './errors.js';
-import { assignName, displayName, purge } from './images.js';
+import { commitImage, discardStaged, stageLayer, type StagedLayer } from './image-ingest.js';
+import { displayName, purge } from './images.js';
 import { ImageConfig } from './image-view.js';
-import { sanitizeLayer } from './layer-sanitize.js';
 import type { Progress } from './progress.js';
 import { candidateReferences, endpointsFor } from './registries.js';
 import { type ImageReference, formatReference, parseReference, repoName } from './reference.js';
-import {
-  type BlobDescriptor,
-  type Credentials,
-  type ResolvedImage,
-  RegistryClient,
-  layerCompression,
-  parsePlatform,
-  resolveImage,
-  verifyingStream,
-} from './registry/index.js';
-import { extractLayer, removeTree } from '../namespaces/extract.js';
-import { writeFileAtomic } from '../store/atomic.js';
-import { hexOf, type ImageRecord } from '../store/image-store.js';
+import { type BlobDescriptor, type Credentials, type ResolvedImage, RegistryClient, parsePlatform, resolveImage } from './registry/index.js';
+import { hexOf } from '../store/image-store.js';
 import { PlainHttpMemory } from '../store/plain-http-memory.js';
 
 export interface PullOptions {
@@ -107,80 +93,35 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   throw failures.find((e) => !notFound(e)) ?? failures[0];
 }
 
-function decompressor(mediaType: string): Duplex {
-  switch (layerCompression(mediaType)) {
-    case 'gzip':
-      // Larger output chunks than zlib's 16 KiB: a quarter less CPU on the pipeline's one thread.
-      return createGunzip({ chunkSize: 64 * 1024 });
-    case 'none':
-      return new PassThrough();
-    case 'zstd':
-      return zstdDecompressor();
-  }
-}
-
-/** Node 20's zlib has no zstd; the zstd tool is fast and everywhere. */
-function zstdDecompressor(): Duplex {
-  const child = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const duplex = Duplex.from({ writable: child.stdin!, readable: child.stdout! });
-  child.on('error', (e) => duplex.destroy(new TspodError(`cannot run zstd: ${e.message}`, 'apt-get install zstd')));
-  child.on('close', (code) => {
-    if (code) duplex.destroy(new TspodError(`zstd failed to decompress a layer: ${stderr.trim().split('\n')[0]}`));
-  });
-  return duplex;
-}
-
 interface LayerJob {
   layer: BlobDescriptor;
   diffID: string;
   id: string;
 }
 
-interface StagedLayer {
-  job: LayerJob;
-  staging: string;
-  /** uncompressed bytes */
-  size: number;
-}
-
-async function stageLayer(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedLayer> {
-  const ns = await engine.namespace();
-  const staging = engine.store.makeTempDir();
-  const diffDir = path.join(staging, 'diff');
-  mkdirSync(diffDir);
+async function downloadLayer(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedLayer> {
   try {
     progress.layer(job.id, 'Downloading', 0, job.layer.size);
     const { stream } = await source.client.getBlob(source.ref.repository, job.layer.digest);
     let received = 0;
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      progress.layer(job.id, 'Downloading', received, job.layer.size);
-    });
-    const verified = stream.pipe(verifyingStream(job.layer.digest, job.layer.size));
-    stream.on('error', (e) => verified.destroy(e));
-    const toBlob = pipeline(verified, createWriteStream(path.join(staging, 'blob')));
-    const sanitized = sanitizeLayer({ digest: job.layer.digest, rootless: ns.rootless });
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    const toLayer = pipeline(verified, decompressor(job.layer.mediaType), verifyingStream(job.diffID), counter, sanitized);
-    const results = await Promise.allSettled([toBlob, toLayer, extractLayer(ns, sanitized, diffDir)]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      stream.destroy();
-      throw failed.reason;
-    }
+    // A pipe, not a 'data' listener: nothing may flow before stageLayer has attached its consumers.
+    // pipeline() destroys both ends on failure, and handles errors even if stageLayer never reads.
+    const counted = pipeline(
+      stream,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          progress.layer(job.id, 'Downloading', received, job.layer.size);
+          callback(null, chunk);
+        },
+      }),
+      () => undefined,
+    );
+    const staged = await stageLayer(engine, { stream: counted, mediaType: job.layer.mediaType, digest: job.layer.digest, size: job.layer.size, diffID: job.diffID, label: job.layer.digest });
     progress.layer(job.id, 'Pull complete');
-    return { job, staging, size };
+    return staged;
   } catch (e) {
     progress.layer(job.id, 'Failed');
-    await removeTree(ns, staging).catch(() => undefined);
     throw e;
   }
 }
@@ -245,9 +186,23 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
   const staged: StagedLayer[] = [];
   try {
     await runLimited(missing, PARALLEL_LAYERS, async (job) => {
-      staged.push(await stageLayer(engine, source, job, progress));
+      staged.push(await downloadLayer(engine, source, job, progress));
     });
-    const leftovers = upToDate ? [] : await commit(engine, { ref, resolved, config, jobs, staged, name, digestName, id });
+    const leftovers = upToDate
+      ? []
+      : (
+          await commitImage(engine, {
+            configBytes: resolved.configBytes,
+            config,
+            manifestBytes: resolved.manifestBytes,
+            manifestMediaType: resolved.manifestMediaType,
+            layers: jobs.map((j) => ({ diffID: j.diffID, digest: j.layer.digest })),
+            staged,
+            // With a digest the tag is ignored, as Docker and Podman do: it would not say what was pulled.
+            names: ref.tag && !ref.digest ? [name] : [],
+            digestNames: [digestName],
+          })
+        ).leftovers;
     progress.done();
     progress.message(`Digest: ${resolved.indexDigest ?? resolved.manifestDigest}`);
     progress.message(`Status: ${missing.length || !known ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(name)}`);
@@ -255,73 +210,7 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
     return { id, name, downloaded: missing.length > 0 || !known };
   } catch (e) {
     progress.done();
-    const ns = await engine.namespace();
-    await Promise.all(staged.map((s) => removeTree(ns, s.staging).catch(() => undefined)));
+    await discardStaged(engine, staged);
     throw e;
   }
-}
-
-interface CommitInput {
-  ref: ImageReference;
-  resolved: ResolvedImage;
-  config: ImageConfig;
-  jobs: LayerJob[];
-  staged: StagedLayer[];
-  name: string;
-  digestName: string;
-  id: string;
-}
-
-/**
- * Moves staged layers and blobs into place and records the image, all under the lock.
- * Returns staging dirs left over (a layer another pull committed first) for deletion.
- */
-async function commit(engine: Engine, c: CommitInput): Promise<string[]> {
-  const { store } = engine;
-  const leftovers: string[] = [];
-  await store.update((state) => {
-    for (const { job, staging, size } of c.staged) {
-      if (store.hasLayer(state, job.diffID)) {
-        leftovers.push(staging);
-        continue;
-      }
-      const home = store.layerHome(job.diffID);
-      if (existsSync(home)) leftovers.push(store.retire(home));
-      if (!store.hasBlob(job.layer.digest)) renameSync(path.join(staging, 'blob'), store.blobPath(job.layer.digest));
-      renameSync(staging, home);
-      state.layers = state.layers.filter((l) => l.diffID !== job.diffID);
-      state.layers.push({
-        diffID: job.diffID,
-        digest: job.layer.digest,
-        mediaType: job.layer.mediaType,
-        compressedSize: job.layer.size,
-        size,
-      });
-    }
-    for (const job of c.jobs) {
-      if (!store.hasLayer(state, job.diffID)) throw new TspodError(`layer ${job.diffID} vanished from the store during the pull`, 'pull again');
-    }
-    if (!store.hasBlob(c.resolved.config.digest)) writeFileAtomic(store.blobPath(c.resolved.config.digest), c.resolved.configBytes);
-    if (!store.hasBlob(c.resolved.manifestDigest)) writeFileAtomic(store.blobPath(c.resolved.manifestDigest), c.resolved.manifestBytes);
-    let image = state.images.find((i) => i.id === c.id);
-    if (!image) {
-      const sizes = new Map(state.layers.map((l) => [l.diffID, l.size]));
-      image = {
-        id: c.id,
-        names: [],
-        digests: [],
-        manifestDigest: c.resolved.manifestDigest,
-        manifestMediaType: c.resolved.manifestMediaType,
-        layers: c.jobs.map((j) => j.diffID),
-        size: c.jobs.reduce((sum, j) => sum + (sizes.get(j.diffID) ?? 0), 0),
-        created: c.config.created ?? new Date(0).toISOString(),
-        added: new Date().toISOString(),
-      } satisfies ImageRecord;
-      state.images.push(image);
-    }
-    // With a digest the tag is ignored, as Docker and Podman do: it would not say what was pulled.
-    if (c.ref.tag && !c.ref.digest) assignName(state, image, c.name);
-    if (!image.digests.includes(c.digestName)) image.digests.push(c.digestName);
-  });
-  return leftovers;
 }

@@ -63,3 +63,34 @@ export function verifyingStream(expectedDigest: string, expectedSize?: number): 
     },
   });
 }
+
+/** A pass-through that hashes and counts what flows by, for content whose digest is not known yet. */
+export interface DigestingStream extends Transform {
+  /** valid once the stream has ended */
+  digest(): string;
+  size(): number;
+}
+
+export function digestingStream(algorithm: DigestAlgorithm = 'sha256'): DigestingStream {
+  const hash: Hash = createHash(algorithm);
+  let size = 0;
+  let digest: string | undefined;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      size += chunk.length;
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      digest = `${algorithm}:${hash.digest('hex')}`;
+      callback();
+    },
+  });
+  return Object.assign(stream, {
+    digest: () => {
+      if (!digest) throw new Error('digestingStream: digest read before the end of the stream');
+      return digest;
+    },
+    size: () => size,
+  });
+}
