@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from '../engine.js';
-import { humanSize } from '../humanize.js';
+import { binarySize, humanSize } from '../humanize.js';
 import { forEachInput } from '../errors.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import { containerPids } from '../../namespaces/processes.js';
@@ -62,18 +62,6 @@ interface Sample {
   usage?: Usage;
 }
 
-/** Binary units with 4 significant digits (go-units BytesSize): 1.5MiB, 952KiB, 7.629GiB. */
-function bytesSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number(value.toPrecision(4))}${units[unit]}`;
-}
-
 /** Whether stats reads /proc rather than cgroups (rootless: cgroup v1 delegates nothing). */
 export function measuresFromProc(engine: Engine): boolean {
   return engine.paths.rootless;
@@ -97,7 +85,7 @@ function row(target: Target, noTrunc: boolean, before: Sample, after: Sample): S
     ID: noTrunc ? record.id : record.id.slice(0, 12),
     Name: record.name,
     CPUPerc: `${Math.max(cpu, 0).toFixed(2)}%`,
-    MemUsage: `${bytesSize(u?.memUsage ?? 0)} / ${limit === undefined ? '--' : bytesSize(limit)}`,
+    MemUsage: `${binarySize(u?.memUsage ?? 0)} / ${limit === undefined ? '--' : binarySize(limit)}`,
     MemPerc: limit === undefined ? '--' : `${(limit > 0 ? ((u?.memUsage ?? 0) / limit) * 100 : 0).toFixed(2)}%`,
     NetIO: `${humanSize(u?.netRx ?? 0)} / ${humanSize(u?.netTx ?? 0)}`,
     BlockIO: u && u.blockRead === undefined ? '-- / --' : `${humanSize(u?.blockRead ?? 0)} / ${humanSize(u?.blockWrite ?? 0)}`,
