@@ -55,7 +55,7 @@ async function signalContainer(engine: Engine, c: ContainerRecord, signal: numbe
     if (!(e instanceof ContainerNotRunningError)) throw e;
   }
   // A paused container acts on the signal once it runs again.
-  await thawAfterSignal(engine, c.id);
+  if (c.state.status === 'paused') await thawAfterSignal(engine, c.id);
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
@@ -89,7 +89,7 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     throw e;
   }
   // Docker unpauses for SIGKILL only: other signals wait until the user unpauses.
-  if (number === 9) await thawAfterSignal(engine, c.id);
+  if (number === 9 && c.state.status === 'paused') await thawAfterSignal(engine, c.id);
 }
 
 /** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
