@@ -12,13 +12,14 @@ import { globalFlags, leadingGlobal } from './globals.js';
 export type Output = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
 /**
- * Docker and Podman accept `--tls-verify=false` for boolean flags; oclif wants `--no-tls-verify`
- * (flags declared with allowNo).
+ * Docker and Podman accept `--tls-verify=false` (and `-H=false`) for boolean flags; oclif wants
+ * `--no-tls-verify` (flags declared with allowNo).
  */
 function booleanWithValue(token: string, flags: Record<string, Interfaces.Flag<unknown>>): string {
-  const m = /^--([\w-]+)=(true|false)$/.exec(token);
-  if (!m || flags[m[1]]?.type !== 'boolean') return token;
-  return m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`;
+  const m = /^(?:--([\w-]+)|-(\w))=(true|false)$/.exec(token);
+  const name = m && (m[1] ?? Object.keys(flags).find((key) => flags[key]?.char === m[2]));
+  if (!m || !name || flags[name]?.type !== 'boolean') return token;
+  return m[3] === 'true' ? `--${name}` : `--no-${name}`;
 }
 
 export abstract class TspodCommand extends Command {

@@ -37,12 +37,21 @@ function scaledSize(bytes: number, base: number, units: string[], digits: number
   return `${Number(value.toPrecision(digits))}${units[unit]}`;
 }
 
-/** Decimal units with 3 significant digits, like `docker images`: 74.8MB, 4.26kB, 955B. */
-export function humanSize(bytes: number): string {
-  return scaledSize(bytes, 1000, UNITS, 3);
+/**
+ * Decimal units with 3 significant digits, like `docker images`: 74.8MB, 4.26kB, 955B (`system
+ * df` uses go-units' HumanSize, 4 digits).
+ */
+export function humanSize(bytes: number, precision = 3): string {
+  return scaledSize(bytes, 1000, UNITS, precision);
 }
 
 /** Binary units with 4 significant digits (go-units BytesSize, `docker stats`): 1.5MiB, 952KiB, 7.629GiB. */
 export function binarySize(bytes: number): string {
   return scaledSize(bytes, 1024, BINARY_UNITS, 4);
+}
+
+/** Docker's stringutils.Ellipsis: at most `max` characters, the last one "…" when cut. */
+export function ellipsis(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }

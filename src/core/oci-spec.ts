@@ -252,8 +252,13 @@ function mounts(input: SpecInput, canMountSys: boolean): Mount[] {
 function capabilities(input: SpecInput, host: HostFacts): OciSpec['process']['capabilities'] {
   const allowed = new Set(host.boundingCapabilities);
   const bounding = [...new Set(input.capabilities)].filter((c) => allowed.has(c)).sort();
-  if (input.user.uid === 0) return { bounding, effective: bounding, permitted: bounding };
-  const added = (input.capAdd ?? []).map((c) => normalizeCapability('--cap-add', c));
+  return processCapabilities(bounding, input.user.uid, input.capAdd ?? []);
+}
+
+/** A process's sets within `bounding`, for user `uid` (also what exec gives its process). */
+export function processCapabilities(bounding: string[], uid: number, capAdd: string[]): OciSpec['process']['capabilities'] {
+  if (uid === 0) return { bounding, effective: bounding, permitted: bounding };
+  const added = capAdd.map((c) => normalizeCapability('--cap-add', c));
   const wanted = new Set(added.includes('ALL') ? ALL_CAPABILITIES : added);
   const userCaps = bounding.filter((c) => wanted.has(c));
   return { bounding, effective: userCaps, permitted: userCaps, inheritable: userCaps, ambient: userCaps };

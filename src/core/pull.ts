@@ -43,7 +43,8 @@ export interface PullResult {
 /** Parallel layer downloads, like Docker's default of 3. */
 const PARALLEL_LAYERS = 3;
 
-function certFiles(engine: Engine, host: string, certDir?: string): string[] {
+/** Extra CA certificates for a host: --cert-dir, else certs.d/HOST of the system and user config dirs. */
+export function certFiles(engine: Engine, host: string, certDir?: string): string[] {
   const dirs = certDir ? [certDir] : [path.join(engine.paths.systemConfigDir, 'certs.d', host), path.join(engine.paths.configDir, 'certs.d', host)];
   return [...new Set(dirs)].flatMap((dir) => {
     try {

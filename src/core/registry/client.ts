@@ -44,6 +44,15 @@ export type FetchedManifest = ParsedManifest & {
   bytes: Buffer;
 };
 
+/** One result of Docker Hub's /v1/search. */
+export interface V1SearchResult {
+  name: string;
+  description: string;
+  starCount: number;
+  isOfficial: boolean;
+  isAutomated: boolean;
+}
+
 export interface BlobResponse {
   /** The raw blob, unverified: pipe it through verifyingStream(). Destroy it to abandon the download. */
   stream: Readable;
@@ -60,6 +69,10 @@ interface Connection {
 
 /** Manifests are small; containerd refuses anything over 4 MiB too. */
 const MAX_MANIFEST_BYTES = 4 << 20;
+/** Catalog and tag lists: pages of LIST_PAGE names, at most MAX_LIST_PAGES of them. */
+const LIST_PAGE = 100;
+const MAX_LIST_PAGES = 1000;
+const MAX_LIST_BYTES = 8 << 20;
 
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
@@ -172,6 +185,70 @@ export class RegistryClient {
     return bytes;
   }
 
+  /**
+   * Docker Hub's search API (GET /v1/search); undefined when the registry has none (a plain
+   * distribution registry answers 404). Sent anonymously, as Docker Hub allows.
+   */
+  async searchV1(term: string, limit: number): Promise<V1SearchResult[] | undefined> {
+    const { base } = await this.connect();
+    const url = new URL(`/v1/search?q=${encodeURIComponent(term)}&n=${limit}`, base);
+    const res = await this.follow(url, { Accept: 'application/json' }, undefined);
+    if (res.statusCode === 404 || res.statusCode === 405) {
+      discard(res);
+      return undefined;
+    }
+    if (res.statusCode !== 200) throw await this.failure(res, `search API of ${this.registry} not found`, `the search API of ${this.registry}`);
+    const body = await readBody(res, MAX_LIST_BYTES, `search results of ${this.registry}`, this.endpoint);
+    try {
+      const results = (JSON.parse(body.toString('utf8')) as { results?: unknown }).results;
+      if (!Array.isArray(results)) throw new Error('no results array');
+      return results.map((r: Record<string, unknown>) => ({
+        name: String(r.name ?? ''),
+        description: typeof r.description === 'string' ? r.description : '',
+        starCount: Number(r.star_count) || 0,
+        isOfficial: r.is_official === true,
+        isAutomated: r.is_automated === true,
+      }));
+    } catch (e) {
+      throw new TspodError(`registry ${this.registry} sent malformed search results`, (e as Error).message);
+    }
+  }
+
+  /** Every repository name of GET /v2/_catalog, following its pagination (n/last, Link). */
+  async catalog(): Promise<string[]> {
+    return this.pagedList('', '/v2/_catalog', 'repositories', 'registry:catalog:*', `the catalog of ${this.registry}`);
+  }
+
+  /** Every tag of a repository (GET /v2/NAME/tags/list, paginated like the catalog). */
+  async listTags(repository: string): Promise<string[]> {
+    checkRepository(repository);
+    return this.pagedList(repository, `/v2/${repository}/tags/list`, 'tags', `repository:${repository}:pull`, `${this.registry}/${repository}`);
+  }
+
+  private async pagedList(repository: string, first: string, key: string, scope: string, subject: string): Promise<string[]> {
+    const items: string[] = [];
+    let next: string | undefined = `${first}?n=${LIST_PAGE}`;
+    for (let page = 0; next; page++) {
+      if (page === MAX_LIST_PAGES) throw new TspodError(`${subject} has more than ${MAX_LIST_PAGES * LIST_PAGE} entries`, 'narrow the search');
+      const res = await this.get(repository, next, { Accept: 'application/json' }, scope, subject);
+      if (res.statusCode !== 200) throw await this.failure(res, `${subject} not found`, subject);
+      const body = await readBody(res, MAX_LIST_BYTES, subject, this.endpoint);
+      let list: unknown;
+      try {
+        list = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[key] ?? [];
+      } catch (e) {
+        throw new TspodError(`registry ${this.registry} sent a malformed list for ${subject}`, (e as Error).message);
+      }
+      if (!Array.isArray(list)) throw new TspodError(`registry ${this.registry} sent a malformed list for ${subject}`);
+      items.push(...list.map(String));
+      // Link: </v2/_catalog?last=x&n=100>; rel="next"
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers.link ?? ''));
+      const target = link ? new URL(link[1]!, 'http://registry') : undefined;
+      next = target && target.pathname + target.search;
+    }
+    return items;
+  }
+
   /** Closes idle keep-alive connections. */
   close(): void {
     this.transport.httpAgent.destroy();
@@ -230,33 +307,41 @@ export class RegistryClient {
     return { base, challenge };
   }
 
-  /** A GET on the registry, authenticated as its challenge asks, retried once after a 401. */
-  private async get(repository: string, path: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  /**
+   * A GET on the registry, authenticated as its challenge asks, retried once after a 401.
+   * `scope` is the token scope wanted (default: pulling `repository`), `subject` names it in errors.
+   */
+  private async get(
+    repository: string,
+    path: string,
+    headers: Record<string, string>,
+    scope = `repository:${repository}:pull`,
+    subject = `${this.registry}/${repository}`,
+  ): Promise<http.IncomingMessage> {
     const { base, challenge } = await this.connect();
     const url = new URL(path, base);
-    const sent = await this.authorization(repository, challenge);
+    const sent = await this.authorization(scope, challenge);
     let res = await this.follow(url, headers, sent);
     if (res.statusCode !== 401) return res;
     discard(res);
     // The token expired, or this repository wants a scope or scheme /v2/ did not announce.
     const fresh = parseChallenge(res.headers['www-authenticate']) ?? challenge;
-    const retry = await this.authorization(repository, fresh, sent);
+    const retry = await this.authorization(scope, fresh, sent);
     if (retry !== undefined && retry !== sent) {
       res = await this.follow(url, headers, retry);
       if (res.statusCode !== 401) return res;
       discard(res);
     }
-    const name = `${this.registry}/${repository}`;
-    if (!this.credentials) throw new TspodError(`authentication required for ${name}`, 'log in with credentials for it');
+    if (!this.credentials) throw new TspodError(`authentication required for ${subject}`, 'log in with credentials for it');
     if (fresh?.scheme === 'basic') throw new TspodError(`invalid username or password for ${this.registry}`);
-    throw new TspodError(`access denied to ${name}`, 'the credentials do not allow pulling it');
+    throw new TspodError(`access denied to ${subject}`, repository ? 'the credentials do not allow pulling it' : undefined);
   }
 
   /** The Authorization header for a challenge; `stale` is one the registry just refused. */
-  private async authorization(repository: string, challenge: Challenge | undefined, stale?: string): Promise<string | undefined> {
+  private async authorization(wanted: string, challenge: Challenge | undefined, stale?: string): Promise<string | undefined> {
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') return this.credentials && basicAuthorization(this.credentials);
-    const scope = challenge.scope ?? `repository:${repository}:pull`;
+    const scope = challenge.scope ?? wanted;
     const key = `${challenge.realm.href} ${challenge.service ?? ''} ${scope}`;
     const cached = this.tokens.get(key);
     if (cached && !cached.token) return (await cached.promise).authorization;

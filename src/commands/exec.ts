@@ -1,0 +1,53 @@
+import { Args, Flags } from '@oclif/core';
+import { TspodCommand } from '../cli/base.js';
+import { execContainer } from '../core/containers/exec.js';
+import { TspodError } from '../core/errors.js';
+import { parseEnv } from '../core/run-options.js';
+
+export default class Exec extends TspodCommand {
+  static override description = [
+    'Run a command in a running container',
+    '',
+    "The command joins the container's namespaces and root filesystem, with its environment, user,",
+    'working directory and capabilities unless changed here, and exits with the command\'s code',
+    '(126: it cannot be invoked, 127: it is not found). tspod runs it without a monitor: with -t',
+    'the OCI runtime relays the terminal itself, so there is no detaching; --detach-keys is',
+    'accepted for compatibility and the keys reach the command. -d discards the output.',
+  ].join('\n');
+  static override examples = ['<%= config.bin %> exec -it web sh', '<%= config.bin %> exec -u 0 -w /tmp -e DEBUG=1 web env'];
+  static override aliases = ['container:exec'];
+  static override ownPositionals = 1;
+  static override args = { container: Args.string({ description: 'CONTAINER COMMAND [ARG...]', required: true }) };
+  static override flags = {
+    interactive: Flags.boolean({ char: 'i', description: 'Keep STDIN open: the command reads it' }),
+    tty: Flags.boolean({ char: 't', description: 'Allocate a pseudo-TTY' }),
+    detach: Flags.boolean({ char: 'd', description: 'Detached mode: run the command in the background' }),
+    env: Flags.string({ char: 'e', description: 'Set environment variables (VAR=value, or VAR to take it from here)', multiple: true }),
+    'env-file': Flags.string({ description: 'Read in a file of environment variables', multiple: true }),
+    user: Flags.string({ char: 'u', description: 'Username or UID (format: <name|uid>[:<group|gid>]); default the container\'s user' }),
+    workdir: Flags.string({ char: 'w', description: 'Working directory inside the container (absolute)' }),
+    privileged: Flags.boolean({ description: 'Give extended privileges (every capability) to the command' }),
+    'detach-keys': Flags.string({ description: 'Accepted for compatibility (validated): a tspod exec cannot be detached' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Exec);
+    if (this.containerArgs.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
+    // Loaded only then: the attach module brings a native addon exec has no other use for.
+    if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
+    if (flags.detach && flags.tty) {
+      throw new TspodError('exec -d -t is not supported', 'a detached terminal needs a monitor to hold it, which tspod exec does not start; drop -t');
+    }
+    if (flags.tty && flags.interactive && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
+    process.exitCode = await execContainer(await this.engine(flags), args.container, {
+      command: this.containerArgs,
+      env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),
+      user: flags.user || undefined,
+      workdir: flags.workdir || undefined,
+      tty: flags.tty,
+      interactive: flags.interactive,
+      detach: flags.detach,
+      privileged: flags.privileged,
+    });
+  }
+}
