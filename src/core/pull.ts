@@ -12,6 +12,7 @@ import type { Engine } from './engine.js';
 import { TspodError, isTspodError } from './errors.js';
 import { commitImage, discardStaged, stageLayer, type StagedLayer } from './image-ingest.js';
 import { displayName, purge } from './images.js';
+import { recordEvent } from './events.js';
 import { ImageConfig } from './image-view.js';
 import type { Progress } from './progress.js';
 import { candidateReferences, endpointsFor } from './registries.js';
@@ -208,6 +209,7 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
     progress.message(`Digest: ${resolved.indexDigest ?? resolved.manifestDigest}`);
     progress.message(`Status: ${missing.length || !known ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(name)}`);
     await purge(engine, leftovers);
+    await recordEvent(engine, { type: 'image', action: 'pull', id, name: displayName(name) });
     return { id, name, downloaded: missing.length > 0 || !known };
   } catch (e) {
     progress.done();

@@ -6,7 +6,7 @@
  */
 import type { Engine } from '../engine.js';
 import { TspodError, forEachInput } from '../errors.js';
-import { recordEvent } from '../events.js';
+import { containerEvent, recordEvent } from '../events.js';
 import type { ContainerRecord } from '../../store/container-store.js';
 import { runtimePause, runtimeResume, runtimeState } from '../../namespaces/oci-runtime.js';
 import { containerPids, signalPids } from '../../namespaces/processes.js';
@@ -61,7 +61,7 @@ export async function pauseContainer(engine: Engine, input: string): Promise<Con
     c.state.status = 'paused';
     return c;
   });
-  await recordEvent(engine, { type: 'container', action: 'pause', id: record.id, name: record.name, image: record.imageName });
+  await recordEvent(engine, containerEvent(record, 'pause'));
   return record;
 }
 
@@ -73,7 +73,7 @@ export async function unpauseContainer(engine: Engine, input: string): Promise<C
     c.state.status = 'running';
     return c;
   });
-  await recordEvent(engine, { type: 'container', action: 'unpause', id: record.id, name: record.name, image: record.imageName });
+  await recordEvent(engine, containerEvent(record, 'unpause'));
   return record;
 }
 
