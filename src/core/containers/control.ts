@@ -11,6 +11,7 @@ import { findContainer, isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
+import { thawAfterSignal } from './pause.js';
 import { containerEvent, recordEvent } from '../events.js';
 
 /** Podman's exit code for rm of a running container without -f. */
@@ -54,6 +55,8 @@ async function signalContainer(engine: Engine, c: ContainerRecord, signal: numbe
     // It ended on its own meanwhile; the caller's wait sees the exit file.
     if (!(e instanceof ContainerNotRunningError)) throw e;
   }
+  // A paused container acts on the signal once it runs again.
+  if (c.state.status === 'paused') await thawAfterSignal(engine, c.id);
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
@@ -87,6 +90,8 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     if (e instanceof ContainerNotRunningError) throw notRunning();
     throw e;
   }
+  // Docker unpauses for SIGKILL only: other signals wait until the user unpauses.
+  if (number === 9 && c.state.status === 'paused') await thawAfterSignal(engine, c.id);
   await recordEvent(engine, containerEvent(c, 'kill', { signal: String(number) }));
 }
 
