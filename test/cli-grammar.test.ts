@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flagTable, splitAtPositionals } from '../src/cli/argv.js';
 import { liftLeadingGlobals, leadingGlobal } from '../src/cli/globals.js';
+import { makeStore } from './harness/cli.js';
 
 const table = flagTable({
   interactive: { type: 'boolean', char: 'i' },
@@ -37,6 +38,20 @@ test('global flags before the command are lifted out', () => {
   assert.is(leadingGlobal('root'), '/r');
   assert.is(leadingGlobal('runroot'), '/rr');
   assert.equal(liftLeadingGlobals(['run', '--root', 'x']), ['run', '--root', 'x']);
+});
+
+test('a boolean flag with =true or =false, with or without a --no- form (-q=false, --quiet=true)', async () => {
+  const store = makeStore();
+  try {
+    const header = /^REPOSITORY\s+TAG\s+IMAGE ID/;
+    for (const [args, table] of [[['-q=false'], true], [['--quiet=false'], true], [['--quiet=true'], false], [['-q=true'], false]] as const) {
+      const r = await store.tspod(['images', ...args]);
+      assert.is(r.code, 0, `images ${args.join(' ')}: ${r.stderr}`);
+      assert.is(header.test(r.stdout), table, `images ${args.join(' ')} printed ${JSON.stringify(r.stdout)}`);
+    }
+  } finally {
+    await store.cleanup();
+  }
 });
 
 test.run();

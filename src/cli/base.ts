@@ -13,13 +13,16 @@ export type Output = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStr
 
 /**
  * Docker and Podman accept `--tls-verify=false` (and `-H=false`) for boolean flags; oclif wants
- * `--no-tls-verify` (flags declared with allowNo).
+ * `--no-tls-verify` (flags declared with allowNo). A flag without a `--no-` form defaults to
+ * false, so `=false` is the same as leaving it out.
  */
-function booleanWithValue(token: string, flags: Record<string, Interfaces.Flag<unknown>>): string {
+function booleanWithValue(token: string, flags: Record<string, Interfaces.Flag<unknown>>): string[] {
   const m = /^(?:--([\w-]+)|-(\w))=(true|false)$/.exec(token);
   const name = m && (m[1] ?? Object.keys(flags).find((key) => flags[key]?.char === m[2]));
-  if (!m || !name || flags[name]?.type !== 'boolean') return token;
-  return m[3] === 'true' ? `--${name}` : `--no-${name}`;
+  const flag = name ? flags[name] : undefined;
+  if (!m || !flag || flag.type !== 'boolean') return [token];
+  if (m[3] === 'true') return [`--${name}`];
+  return (flag as { allowNo?: boolean }).allowNo ? [`--no-${name}`] : [];
 }
 
 export abstract class TspodCommand extends Command {
@@ -51,7 +54,7 @@ export abstract class TspodCommand extends Command {
       this.argv = own;
       this.containerArgs = rest;
     }
-    this.argv = this.argv.map((token) => booleanWithValue(token, flags));
+    this.argv = this.argv.flatMap((token) => booleanWithValue(token, flags));
   }
 
   /** The engine over the store chosen by --root/--runroot. */
