@@ -10,6 +10,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import Exec from '../src/commands/exec.js';
+import { parseSimple } from '../src/cli/fast-exec.js';
+import { globalFlags } from '../src/cli/globals.js';
 import { openContainerEnv, until, type ContainerEnv } from './harness/container-env.js';
 import { assertOk, assertOneError } from './harness/store-checks.js';
 import { startTmux, type Tmux } from './harness/tmux.js';
@@ -175,6 +178,37 @@ test('bad input is one line and 125, and changes nothing: no such container, not
   assert.is(await env.ok(['container', 'exec', 'c', 'echo', 'alias']), 'alias\n');
   assert.is(existsSync(path.join(env.store.runroot, 'containers')), true);
   await env.ok(['rm', 'created-only', 'exited']);
+});
+
+test('the fast path reads the lines people type, and leaves anything unusual to oclif', () => {
+  const defs = { ...globalFlags, ...Exec.flags };
+  const parse = (line: string[]) => parseSimple(line, defs);
+  assert.equal(parse(['-it', '-eA=1', '-e', 'B', '--env=C=3', '--env', 'D', '-u0', '--workdir=/tmp', '--root', '/r', 'c', 'sh', '-c', 'x -e y']), {
+    flags: { interactive: true, tty: true, env: ['A=1', 'B', 'C=3', 'D'], user: '0', workdir: '/tmp', root: '/r', detach: false, privileged: false },
+    positionals: ['c', 'sh', '-c', 'x -e y'],
+  });
+  assert.equal(parse(['c', 'true'])?.positionals, ['c', 'true']);
+  for (const unusual of [
+    ['--help'],
+    ['-h', 'c', 'true'],
+    ['--no-such-flag', 'c', 'true'],
+    ['--privileged=true', 'c', 'true'],
+    ['-u', '0', '-u', '1', 'c', 'true'],
+    ['--', 'c', 'true'],
+    ['-e', '-x', 'c', 'true'],
+    ['-e=A', 'c', 'true'],
+    ['--log-level', 'loud', 'c', 'true'],
+    ['-u'],
+    ['-i'],
+  ]) {
+    assert.is(parse(unusual), undefined, unusual.join(' '));
+  }
+});
+
+test('lines the fast path leaves to oclif work all the same, or fail as oclif says', async () => {
+  assert.is(await env.ok(['exec', '--', 'c', 'echo', 'through-oclif']), 'through-oclif\n');
+  assert.is(await env.ok(['exec', '-e=A=1', 'c', 'sh', '-c', 'echo $A']), '1\n');
+  assertOneError(await exec(['-u', '0', '-u', '1', 'c', 'true']), /--user can only be specified once/);
 });
 
 test('-it at a real terminal: a tty, the window size followed, the exit code, the terminal restored', async () => {

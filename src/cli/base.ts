@@ -3,7 +3,7 @@
  * as one line with Docker's exit codes.
  */
 import { Command, Errors, type Interfaces } from '@oclif/core';
-import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
+import { EXIT_ENGINE, isTspodError, type TspodError } from '../core/errors.js';
 import type { Engine } from '../core/engine.js';
 import { resolvePaths, type StorePaths } from '../store/paths.js';
 import { flagTable, splitAtPositionals } from './argv.js';
@@ -56,23 +56,17 @@ export abstract class TspodCommand extends Command {
 
   /** The engine over the store chosen by --root/--runroot. */
   protected async engine(flags: { root?: string; runroot?: string }): Promise<Engine> {
-    // Loaded on demand: commands like `version` never touch the store.
-    const { openEngine } = await import('../core/engine.js');
-    return openEngine(this.storePaths(flags));
+    return openEngineFor(flags);
   }
 
   /** Store paths from --root/--runroot, wherever on the line they were given. */
   protected storePaths(flags: { root?: string; runroot?: string }): StorePaths {
-    return resolvePaths({
-      root: flags.root ?? leadingGlobal('root'),
-      runroot: flags.runroot ?? leadingGlobal('runroot'),
-    });
+    return storePathsFor(flags);
   }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     if (isTspodError(err)) {
-      for (const line of err.line.split('\n')) process.stderr.write(`Error: ${line}\n`);
-      process.exitCode = err.exitCode;
+      reportError(err);
       return;
     }
     if (err instanceof Errors.ExitError) throw err;
@@ -87,4 +81,25 @@ export abstract class TspodCommand extends Command {
     process.stderr.write(`Error: ${err.message}\n${debug ? `${err.stack}\n` : ''}`);
     process.exitCode = err.exitCode ?? EXIT_ENGINE;
   }
+}
+
+/** Store paths from --root/--runroot, wherever on the line they were given. */
+export function storePathsFor(flags: { root?: string; runroot?: string }): StorePaths {
+  return resolvePaths({
+    root: flags.root ?? leadingGlobal('root'),
+    runroot: flags.runroot ?? leadingGlobal('runroot'),
+  });
+}
+
+/** The engine over the store chosen by --root/--runroot. */
+export async function openEngineFor(flags: { root?: string; runroot?: string }): Promise<Engine> {
+  // Loaded on demand: commands like `version` never touch the store.
+  const { openEngine } = await import('../core/engine.js');
+  return openEngine(storePathsFor(flags));
+}
+
+/** A user's error as the CLI shows it: one "Error: " line each, and its exit code. */
+export function reportError(err: TspodError): void {
+  for (const line of err.line.split('\n')) process.stderr.write(`Error: ${line}\n`);
+  process.exitCode = err.exitCode;
 }

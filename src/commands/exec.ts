@@ -1,53 +1,70 @@
 import { Args, Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
+import type { Engine } from '../core/engine.js';
 import { execContainer } from '../core/containers/exec.js';
 import { TspodError } from '../core/errors.js';
 import { parseEnv } from '../core/run-options.js';
 
+const execFlags = {
+  interactive: Flags.boolean({ char: 'i', description: 'Keep STDIN open: the command reads it' }),
+  tty: Flags.boolean({ char: 't', description: 'Allocate a pseudo-TTY' }),
+  detach: Flags.boolean({ char: 'd', description: 'Detached mode: run the command in the background' }),
+  env: Flags.string({ char: 'e', description: 'Set environment variables (VAR=value, or VAR to take it from here)', multiple: true }),
+  'env-file': Flags.string({ description: 'Read in a file of environment variables', multiple: true }),
+  user: Flags.string({ char: 'u', description: "Username or UID (format: <name|uid>[:<group|gid>]); default the container's user" }),
+  workdir: Flags.string({ char: 'w', description: 'Working directory inside the container (absolute)' }),
+  privileged: Flags.boolean({ description: 'Give extended privileges (every capability) to the command' }),
+  'detach-keys': Flags.string({ description: 'Accepted for compatibility (validated): a tspod exec cannot be detached' }),
+};
+
+/** The flags as parsed, by oclif or by the fast path (src/cli/fast-exec.ts). */
+export interface ExecFlags {
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  env?: string[];
+  'env-file'?: string[];
+  user?: string;
+  workdir?: string;
+  privileged: boolean;
+  'detach-keys'?: string;
+}
+
+/** Checks the flags, runs the command in the container; its exit code. */
+export async function runExec(engine: () => Promise<Engine>, flags: ExecFlags, container: string, command: string[]): Promise<number> {
+  if (command.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
+  // Loaded only then: the attach module brings a native addon exec has no other use for.
+  if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
+  if (flags.detach && flags.tty) {
+    throw new TspodError('exec -d -t is not supported', 'a detached terminal needs a monitor to hold it, which tspod exec does not start; drop -t');
+  }
+  if (flags.tty && flags.interactive && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
+  return execContainer(await engine(), container, {
+    command,
+    env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),
+    user: flags.user || undefined,
+    workdir: flags.workdir || undefined,
+    tty: flags.tty,
+    interactive: flags.interactive,
+    detach: flags.detach,
+    privileged: flags.privileged,
+  });
+}
+
 export default class Exec extends TspodCommand {
   static override description = [
     'Run a command in a running container',
-    '',
-    "The command joins the container's namespaces and root filesystem, with its environment, user,",
-    'working directory and capabilities unless changed here, and exits with the command\'s code',
-    '(126: it cannot be invoked, 127: it is not found). tspod runs it without a monitor: with -t',
-    'the OCI runtime relays the terminal itself, so there is no detaching; --detach-keys is',
-    'accepted for compatibility and the keys reach the command. -d discards the output.',
-  ].join('\n');
+    "The command joins the container's namespaces and root filesystem, with the container's environment, user, working directory and capabilities unless changed here, and tspod exits with the command's code (126: it cannot be invoked, 127: it is not found).",
+    'tspod runs it without a monitor: with -t the OCI runtime relays the terminal itself, so there is no detaching (--detach-keys is accepted for compatibility, and the keys reach the command); -d discards the output and cannot be combined with -t.',
+  ].join('\n\n');
   static override examples = ['<%= config.bin %> exec -it web sh', '<%= config.bin %> exec -u 0 -w /tmp -e DEBUG=1 web env'];
   static override aliases = ['container:exec'];
   static override ownPositionals = 1;
   static override args = { container: Args.string({ description: 'CONTAINER COMMAND [ARG...]', required: true }) };
-  static override flags = {
-    interactive: Flags.boolean({ char: 'i', description: 'Keep STDIN open: the command reads it' }),
-    tty: Flags.boolean({ char: 't', description: 'Allocate a pseudo-TTY' }),
-    detach: Flags.boolean({ char: 'd', description: 'Detached mode: run the command in the background' }),
-    env: Flags.string({ char: 'e', description: 'Set environment variables (VAR=value, or VAR to take it from here)', multiple: true }),
-    'env-file': Flags.string({ description: 'Read in a file of environment variables', multiple: true }),
-    user: Flags.string({ char: 'u', description: 'Username or UID (format: <name|uid>[:<group|gid>]); default the container\'s user' }),
-    workdir: Flags.string({ char: 'w', description: 'Working directory inside the container (absolute)' }),
-    privileged: Flags.boolean({ description: 'Give extended privileges (every capability) to the command' }),
-    'detach-keys': Flags.string({ description: 'Accepted for compatibility (validated): a tspod exec cannot be detached' }),
-  };
+  static override flags = execFlags;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Exec);
-    if (this.containerArgs.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
-    // Loaded only then: the attach module brings a native addon exec has no other use for.
-    if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
-    if (flags.detach && flags.tty) {
-      throw new TspodError('exec -d -t is not supported', 'a detached terminal needs a monitor to hold it, which tspod exec does not start; drop -t');
-    }
-    if (flags.tty && flags.interactive && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
-    process.exitCode = await execContainer(await this.engine(flags), args.container, {
-      command: this.containerArgs,
-      env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),
-      user: flags.user || undefined,
-      workdir: flags.workdir || undefined,
-      tty: flags.tty,
-      interactive: flags.interactive,
-      detach: flags.detach,
-      privileged: flags.privileged,
-    });
+    process.exitCode = await runExec(() => this.engine(flags), flags, args.container, this.containerArgs);
   }
 }

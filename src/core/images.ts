@@ -10,6 +10,7 @@ import { hexOf } from '../store/image-store.js';
 import { removeTree } from '../namespaces/extract.js';
 import { readImageConfig } from './image-view.js';
 import { matchesPruneFilter, needsLabels, parsePruneFilters } from './prune-filters.js';
+import { recordEvent } from './events.js';
 
 /** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
 export const EXIT_NO_SUCH_IMAGE = 1;
@@ -92,10 +93,12 @@ export async function tagImage(engine: Engine, source: string, targets: string[]
     if (ref.digest) throw new TspodError(`cannot tag with a digest: "${t}"`, 'give NAME[:TAG]');
     return formatReference(ref.qualified ? ref : { ...ref, registry: ref.registry });
   });
-  await engine.store.update((state) => {
+  const id = await engine.store.update((state) => {
     const { image } = requireImage(engine, state, source);
     for (const name of newNames) assignName(state, image, name);
+    return image.id;
   });
+  for (const name of newNames) await recordEvent(engine, { type: 'image', action: 'tag', id, name: displayName(name) });
 }
 
 export interface RemoveResult {
@@ -113,8 +116,10 @@ export async function removeImages(engine: Engine, inputs: string[], opts: { for
   const result: RemoveResult = { untagged: [], deleted: [] };
   const errors: TspodError[] = [];
   let retired: string[] = [];
+  let names: ImageNames[] = [];
   await engine.store.update((state) => {
     const before = [...state.images];
+    names = namesOf(before);
     const inUse = imagesInUse(engine);
     for (const input of inputs) {
       try {
@@ -128,6 +133,7 @@ export async function removeImages(engine: Engine, inputs: string[], opts: { for
     }
     retired = collectGarbage(engine, state, before);
   });
+  await recordRemovals(engine, names, result.deleted);
   await purge(engine, retired);
   if (errors.length) result.error = errors.length === 1 ? errors[0] : new MultiError(errors, Math.max(...errors.map((e) => e.exitCode)));
   return result;
@@ -198,6 +204,28 @@ function retireBlob(engine: Engine, digest: string): string[] {
   return engine.store.hasBlob(digest) ? [engine.store.retire(engine.store.blobPath(digest))] : [];
 }
 
+interface ImageNames {
+  image: ImageRecord;
+  names: string[];
+}
+
+/** What each image was called before a removal. */
+function namesOf(images: ImageRecord[]): ImageNames[] {
+  return images.map((image) => ({ image, names: [...image.names] }));
+}
+
+/** Docker's events for a removal: an untag per name taken away, then a delete per image gone. */
+async function recordRemovals(engine: Engine, before: ImageNames[], deleted: string[]): Promise<void> {
+  for (const { image, names } of before) {
+    const { id } = image;
+    const gone = deleted.includes(id);
+    for (const name of names.filter((n) => gone || !image.names.includes(n))) {
+      await recordEvent(engine, { type: 'image', action: 'untag', id, name: displayName(name) });
+    }
+    if (gone) await recordEvent(engine, { type: 'image', action: 'delete', id, name: names[0] ? displayName(names[0]) : undefined });
+  }
+}
+
 /** Deletes retired paths; layer trees hold files of subordinate ids, so inside the namespace. */
 export async function purge(engine: Engine, paths: string[]): Promise<void> {
   if (paths.length === 0) return;
@@ -214,9 +242,11 @@ export async function pruneImages(engine: Engine, opts: { all: boolean; filters?
   const labelsOf = (image: ImageRecord) => (needsLabels(filter) ? (readImageConfig(engine, image).config.Labels ?? {}) : {});
   const result: RemoveResult & { reclaimed: number } = { untagged: [], deleted: [], reclaimed: 0 };
   let retired: string[] = [];
+  let names: ImageNames[] = [];
   await engine.store.update((state) => {
     const sizes = new Map(state.layers.map((l) => [l.diffID, l.size]));
     const images = [...state.images];
+    names = namesOf(images);
     const inUse = imagesInUse(engine);
     const doomed = images.filter((i) => (opts.all || i.names.length === 0) && !inUse.has(i.id) && matchesPruneFilter(filter, i.created, labelsOf(i)));
     for (const image of doomed) removeOne(state, { image }, true, result, inUse);
@@ -224,6 +254,8 @@ export async function pruneImages(engine: Engine, opts: { all: boolean; filters?
     const after = new Set(state.layers.map((l) => l.diffID));
     for (const [diffID, size] of sizes) if (!after.has(diffID)) result.reclaimed += size;
   });
+  await recordRemovals(engine, names, result.deleted);
+  await recordEvent(engine, { type: 'image', action: 'prune', id: '', attributes: { reclaimed: String(result.reclaimed) } });
   await purge(engine, retired);
   return result;
 }

@@ -32,6 +32,8 @@ export interface SanitizeOptions {
   digest: string;
   /** Running in a user namespace: device nodes cannot be created. */
   rootless: boolean;
+  /** What error messages call the input; default "layer DIGEST". */
+  label?: string;
 }
 
 /** Input: uncompressed layer tar bytes; output: sanitized tar bytes. */
@@ -96,7 +98,7 @@ interface Entry {
 type State = 'header' | 'meta' | 'body' | 'end';
 
 class LayerSanitizer extends Transform {
-  private readonly digest: string;
+  private readonly label: string;
   private readonly rootless: boolean;
 
   private state: State = 'header';
@@ -128,7 +130,7 @@ class LayerSanitizer extends Transform {
 
   constructor(opts: SanitizeOptions) {
     super();
-    this.digest = opts.digest;
+    this.label = opts.label ?? `layer ${opts.digest}`;
     this.rootless = opts.rootless;
   }
 
@@ -220,7 +222,7 @@ class LayerSanitizer extends Transform {
   }
 
   private fail(what: string): TspodError {
-    return new TspodError(`layer ${this.digest}: ${what}`);
+    return new TspodError(`${this.label}: ${what}`);
   }
 
   private entryError(rawName: string, what: string): TspodError {

@@ -1,12 +1,17 @@
 /**
- * Pull progress as Docker shows it: on a terminal one live line per layer
+ * Pull and push progress as Docker shows it: on a terminal one live line per layer
  * ("a1b2c3d4e5f6: Downloading [====>     ]  12.3MB/30.1MB"), otherwise one plain line per status
  * change, and nothing with -q.
  */
 import { humanSize } from './humanize.js';
 import type { Output } from './engine.js';
 
-export type LayerStatus = 'Waiting' | 'Downloading' | 'Verifying' | 'Pull complete' | 'Already exists' | 'Failed';
+export type LayerStatus =
+  | 'Waiting' | 'Downloading' | 'Verifying' | 'Pull complete' | 'Already exists' | 'Failed'
+  | 'Preparing' | 'Pushing' | 'Pushed' | 'Layer already exists' | `Mounted from ${string}`;
+
+/** The statuses drawn with a progress bar. */
+const TRANSFERS = new Set<LayerStatus>(['Downloading', 'Pushing']);
 
 export interface Progress {
   /** A line that is not about one layer. */
@@ -69,9 +74,9 @@ export function terminalProgress(stream: Output['stderr']): Progress {
     },
     layer(id, status, current, total) {
       if (!lines.has(id)) order.push(id);
-      const detail = status === 'Downloading' && current !== undefined ? ` ${bar(current, total ?? 0)} ${humanSize(current)}/${total ? humanSize(total) : '?'}` : '';
+      const detail = TRANSFERS.has(status) && current !== undefined ? ` ${bar(current, total ?? 0)} ${humanSize(current)}/${total ? humanSize(total) : '?'}` : '';
       lines.set(id, `${id}: ${status}${detail}`);
-      if (status === 'Downloading') schedule();
+      if (TRANSFERS.has(status)) schedule();
       else {
         if (timer) clearTimeout(timer);
         draw();

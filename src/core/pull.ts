@@ -12,6 +12,7 @@ import type { Engine } from './engine.js';
 import { TspodError, isTspodError } from './errors.js';
 import { commitImage, discardStaged, stageLayer, type StagedLayer } from './image-ingest.js';
 import { displayName, purge } from './images.js';
+import { recordEvent } from './events.js';
 import { ImageConfig } from './image-view.js';
 import type { Progress } from './progress.js';
 import { candidateReferences, endpointsFor } from './registries.js';
@@ -20,15 +21,18 @@ import { type BlobDescriptor, type Credentials, type ResolvedImage, RegistryClie
 import { hexOf } from '../store/image-store.js';
 import { PlainHttpMemory } from '../store/plain-http-memory.js';
 
-export interface PullOptions {
-  /** os/arch[/variant] */
-  platform?: string;
+export interface RegistryAccessOptions {
   /** false: accept any certificate and plain HTTP */
   tlsVerify?: boolean;
   authfile?: string;
   creds?: Credentials;
   /** directory of extra CA certificates (*.crt) */
   certDir?: string;
+}
+
+export interface PullOptions extends RegistryAccessOptions {
+  /** os/arch[/variant] */
+  platform?: string;
   progress: Progress;
 }
 
@@ -55,6 +59,28 @@ export function certFiles(engine: Engine, host: string, certDir?: string): strin
   });
 }
 
+/**
+ * A client for `registry` served at `endpoint` (the registry itself or a mirror), with the
+ * endpoint's registries.json setting, certificates and credentials.
+ */
+export function registryClient(
+  engine: Engine,
+  registry: string,
+  endpoint: { host: string; insecure: boolean },
+  opts: RegistryAccessOptions,
+  schemes = new PlainHttpMemory(engine.paths.runroot),
+): RegistryClient {
+  return new RegistryClient({
+    registry,
+    endpoint: endpoint.host === registry ? undefined : endpoint.host,
+    tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
+    caFiles: certFiles(engine, endpoint.host, opts.certDir),
+    schemes,
+    // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
+    auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
+  });
+}
+
 interface Source {
   ref: ImageReference;
   client: RegistryClient;
@@ -69,15 +95,7 @@ async function resolveSource(engine: Engine, input: string, opts: PullOptions): 
   const schemes = new PlainHttpMemory(engine.paths.runroot);
   for (const candidate of candidateReferences(engine.registries, input, ref)) {
     for (const endpoint of endpointsFor(engine.registries, candidate.registry)) {
-      const client = new RegistryClient({
-        registry: candidate.registry,
-        endpoint: endpoint.host === candidate.registry ? undefined : endpoint.host,
-        tlsVerify: opts.tlsVerify !== false && !endpoint.insecure,
-        caFiles: certFiles(engine, endpoint.host, opts.certDir),
-        schemes,
-        // Stored credentials are the host's they are sent to: a mirror never gets the registry's.
-        auth: opts.creds ?? credentialsFor(endpoint.host, opts.authfile),
-      });
+      const client = registryClient(engine, candidate.registry, endpoint, opts, schemes);
       try {
         const resolved = await resolveImage(client, candidate.repository, candidate.digest ?? candidate.tag!, platform);
         return { ref: candidate, client, resolved };
@@ -128,7 +146,7 @@ async function downloadLayer(engine: Engine, source: Source, job: LayerJob, prog
 }
 
 /** Runs jobs with at most `limit` in flight; the first failure stops new starts. */
-async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   const errors: unknown[] = [];
   let next = 0;
@@ -208,6 +226,7 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
     progress.message(`Digest: ${resolved.indexDigest ?? resolved.manifestDigest}`);
     progress.message(`Status: ${missing.length || !known ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(name)}`);
     await purge(engine, leftovers);
+    await recordEvent(engine, { type: 'image', action: 'pull', id, name: displayName(name) });
     return { id, name, downloaded: missing.length > 0 || !known };
   } catch (e) {
     progress.done();

@@ -161,8 +161,9 @@ function execError(req: ExecRequest, errors: string[]): TspodError {
     return new TspodError(`container ${req.name} is paused`, `unpause it first: tspod unpause ${req.name}`);
   }
   // Docker's and Podman's codes come from the whole message (a missing working directory is
-  // 127 too, for its "no such file or directory"); runc's wrapping is left out of what is shown.
-  const { exitCode, hint } = createError(req.rc.runtime.name, message);
+  // 127 too, for its "no such file or directory"); every message here is about the exec (crun's
+  // do not say so). runc's wrapping is left out of what is shown.
+  const { exitCode, hint } = createError(req.rc.runtime.name, message.startsWith(FAILURE_PREFIX) ? message : `${FAILURE_PREFIX}${message}`);
   const shown = `${req.rc.runtime.name}: ${message.replaceAll(FAILURE_PREFIX, '').replaceAll('unable to start container process: ', '')}`;
   // Found and allowed, and still not started (a capability, a user or group the kernel refused):
   // the command could not be invoked.

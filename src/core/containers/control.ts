@@ -12,6 +12,7 @@ import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
 import { matchesPruneFilter, parsePruneFilters } from '../prune-filters.js';
+import { containerEvent, recordEvent } from '../events.js';
 
 /** Podman's exit code for rm of a running container without -f. */
 export const EXIT_CONTAINER_RUNNING = 2;
@@ -71,6 +72,7 @@ export async function stopContainer(engine: Engine, input: string, timeoutSec?: 
   await cleanupContainer(engine, c.id).catch((e: unknown) => {
     if (findContainer(engine.containers.read(), c.id)) throw e;
   });
+  await recordEvent(engine, containerEvent(c, 'stop'));
 }
 
 export async function killContainer(engine: Engine, input: string, signal: string): Promise<void> {
@@ -86,12 +88,14 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     if (e instanceof ContainerNotRunningError) throw notRunning();
     throw e;
   }
+  await recordEvent(engine, containerEvent(c, 'kill', { signal: String(number) }));
 }
 
 /** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
 export async function restartContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
   await stopContainer(engine, input, timeoutSec);
-  await startContainer(engine, current(engine, input).id);
+  const c = await startContainer(engine, current(engine, input).id);
+  await recordEvent(engine, containerEvent(c, 'restart'));
 }
 
 /** Waits for the container to stop; its exit code. */
@@ -127,6 +131,7 @@ async function removeOne(engine: Engine, input: string, opts: RemoveOptions): Pr
     if (!fresh) return;
     await removeFiles(engine, fresh);
     state.containers = state.containers.filter((x) => x.id !== c.id);
+    await recordEvent(engine, containerEvent(fresh, 'destroy'));
   });
   return input;
 }
@@ -138,11 +143,13 @@ export async function removeContainers(engine: Engine, inputs: string[], opts: R
 
 export async function renameContainer(engine: Engine, input: string, newName: string): Promise<void> {
   if (!VALID_NAME.test(newName)) throw new TspodError(`invalid container name "${newName}"`, 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed');
-  await engine.containers.update((state) => {
+  await engine.containers.update(async (state) => {
     const c = requireContainer(state, input);
     const owner = state.containers.find((x) => x.name === newName);
     if (owner && owner !== c) throw new TspodError(`the container name "${newName}" is already in use by container ${owner.id.slice(0, 12)}`, 'choose another name');
+    const oldName = c.name;
     c.name = newName;
+    await recordEvent(engine, containerEvent(c, 'rename', { oldName }));
   });
 }
 
@@ -152,6 +159,7 @@ export async function pruneContainers(engine: Engine, filters: string[] = []): P
   const containers = await syncContainers(engine);
   const stopped = containers.filter((c) => !isActive(c) && matchesPruneFilter(filter, c.created, c.config.labels)).map((c) => c.id);
   await removeContainers(engine, stopped, { force: false, volumes: false });
+  await recordEvent(engine, { type: 'container', action: 'prune', id: '' });
   return stopped;
 }
 

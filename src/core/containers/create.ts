@@ -18,6 +18,7 @@ import { mergeEnv, parseCapabilities, parseRestart, parseSecurityOpt, parseSigna
 import type { ContainerRecord } from '../../store/container-store.js';
 import type { ImageRecord } from '../../store/image-store.js';
 import { VALID_NAME, randomName } from './names.js';
+import { containerEvent, recordEvent } from '../events.js';
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 export type NetworkMode = 'private' | 'none' | 'host';
@@ -182,5 +183,6 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     mkdirSync(paths.upper, { mode: 0o755 });
     state.containers.push(record);
   });
+  await recordEvent(engine, containerEvent(record, 'create'));
   return record;
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine.js';
 import { TspodError } from '../errors.js';
-import { recordEvent } from '../events.js';
+import { containerEvent, recordEvent } from '../events.js';
 import { resolveUser } from '../container-user.js';
 import { processCapabilities, readHostFacts, type OciSpec } from '../oci-spec.js';
 import { readRootfsFile } from '../rootfs-files.js';
@@ -115,14 +115,7 @@ export async function execContainer(engine: Engine, input: string, opts: ExecOpt
     detach: opts.detach,
   });
   // While the runtime starts the process; a failed start still had its exec_start (as in Docker).
-  const event = recordEvent(engine, {
-    type: 'container',
-    action: 'exec_start',
-    id: record.id,
-    name: record.name,
-    image: record.imageName,
-    attributes: { command: opts.command.join(' ') },
-  });
+  const event = recordEvent(engine, containerEvent(record, 'exec_start', { command: opts.command.join(' ') }));
   try {
     return await running;
   } finally {

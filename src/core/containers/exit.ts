@@ -15,6 +15,7 @@ import { removeTree } from '../../namespaces/extract.js';
 import { isActive, requireContainer } from './lookup.js';
 import { startContainer } from './start.js';
 import { runtimeContext } from './runtime-context.js';
+import { containerEvent, recordEvent } from '../events.js';
 
 /**
  * Whether conmon `pid` still runs. Its pid may belong to another process by now (after a reboot
@@ -49,6 +50,8 @@ async function finalize(engine: Engine, state: ContainersState, c: ContainerReco
     c.state.exitCode = code ?? 255;
     c.state.finishedAt = new Date().toISOString();
     if (code === undefined) c.state.error = 'the container monitor died without recording an exit code';
+    // Here only: the status changes once per exit, under the lock, whoever noticed it.
+    await recordEvent(engine, containerEvent(c, 'die', { exitCode: String(c.state.exitCode) }));
   }
   if (c.state.networkPid) {
     await detachNetwork({ helperPid: c.state.networkPid, ip: '', gateway: '', dns: '', mode: c.config.network }).catch(() => undefined);
@@ -60,6 +63,7 @@ async function finalize(engine: Engine, state: ContainersState, c: ContainerReco
   if (c.config.autoRemove) {
     await removeFiles(engine, c);
     state.containers = state.containers.filter((x) => x !== c);
+    await recordEvent(engine, containerEvent(c, 'destroy'));
     return 'removed';
   }
   const policy = c.config.restartPolicy;

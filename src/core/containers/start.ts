@@ -22,6 +22,7 @@ import { runtimeDelete, runtimeStart } from '../../namespaces/oci-runtime.js';
 import type { NamespaceContext } from '../../namespaces/userns.js';
 import { isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
+import { containerEvent, recordEvent } from '../events.js';
 
 /** The tspod command conmon runs when the container exits (inside the namespace). */
 export function exitCommand(engine: Engine, id: string): string[] {
@@ -162,6 +163,7 @@ export async function startContainer(engine: Engine, input: string, hooks: Start
         stoppedByUser: false,
         mounted: true,
       } satisfies Partial<ContainerRecord['state']>);
+      await recordEvent(engine, containerEvent(record, 'start'));
       return record;
     } catch (e) {
       if (network) await detachNetwork(network).catch(() => undefined);

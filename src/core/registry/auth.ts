@@ -53,17 +53,20 @@ export interface Token {
 const DEFAULT_TOKEN_LIFE_S = 60;
 const EXPIRY_MARGIN_MS = 5_000;
 
-/** GETs a token from the challenge's realm, with Basic credentials when the user gave some. */
+/**
+ * GETs a token for `scopes` (none: a login check) from the challenge's realm, with Basic
+ * credentials when the user gave some.
+ */
 export async function fetchToken(
   challenge: Extract<Challenge, { scheme: 'bearer' }>,
-  scope: string,
+  scopes: string[],
   credentials: Credentials | undefined,
   registry: string,
   http: SendOptions,
 ): Promise<Token> {
   const url = new URL(challenge.realm);
   if (challenge.service) url.searchParams.set('service', challenge.service);
-  url.searchParams.set('scope', scope);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (credentials) headers.Authorization = basicAuthorization(credentials);
   const started = Date.now();

@@ -1,12 +1,13 @@
 /**
- * A client for the pull side of the distribution HTTP API v2: manifests and blobs, with
- * anonymous, Basic and Bearer-token authentication, extra CAs, and Docker's plain-HTTP rules.
- * One client talks to one registry; it is safe to use from concurrent downloads.
+ * A client for the distribution HTTP API v2: pulling and pushing manifests and blobs (uploads
+ * monolithic or in chunks, cross-repository mounts), checking credentials, with anonymous,
+ * Basic and Bearer-token authentication, extra CAs, and Docker's plain-HTTP rules.
+ * One client talks to one registry; it is safe to use from concurrent transfers.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import tls from 'node:tls';
 import { TspodError } from '../errors.js';
 import { basicAuthorization, fetchToken, parseChallenge, type Challenge, type Credentials, type Token } from './auth.js';
@@ -58,6 +59,38 @@ export interface BlobResponse {
   stream: Readable;
   /** Content-Length, when the registry sent one. */
   size?: number;
+}
+
+/**
+ * What a request needs: pull access to its repository, or push too, and pull access to a
+ * mount's source; or one explicit token scope (registry:catalog:*).
+ */
+interface Access {
+  push?: boolean;
+  mountFrom?: string;
+  scope?: string;
+}
+
+/** A request body: bytes, or a function opening a stream (called again if the request is repeated). */
+type Body = Buffer | (() => Readable);
+
+interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Body;
+  access?: Access;
+  /** what errors name (default: registry/repository) */
+  subject?: string;
+}
+
+/** The part of a blob an upload sends: bytes [start, end) as a stream. */
+export type BlobOpener = (start: number, end: number) => Readable;
+
+export interface UploadOptions {
+  /** Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size. */
+  chunkSize: number;
+  /** Bytes sent so far, as they go. */
+  onProgress?: (sent: number) => void;
 }
 
 interface Connection {
@@ -147,7 +180,7 @@ export class RegistryClient {
     checkReference(reference);
     const byDigest = reference.includes(':');
     const name = `${this.registry}/${repository}${byDigest ? '@' : ':'}${reference}`;
-    const res = await this.get(repository, `/v2/${repository}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    const res = await this.request(repository, `/v2/${repository}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
     if (res.statusCode !== 200) throw await this.failure(res, `image not found: ${name}`, name);
     const bytes = await readBody(res, MAX_MANIFEST_BYTES, `manifest of ${name}`, this.endpoint);
     let digest: string;
@@ -192,7 +225,7 @@ export class RegistryClient {
   async searchV1(term: string, limit: number): Promise<V1SearchResult[] | undefined> {
     const { base } = await this.connect();
     const url = new URL(`/v1/search?q=${encodeURIComponent(term)}&n=${limit}`, base);
-    const res = await this.follow(url, { Accept: 'application/json' }, undefined);
+    const res = await this.follow(url, { headers: { Accept: 'application/json' } }, undefined);
     if (res.statusCode === 404 || res.statusCode === 405) {
       discard(res);
       return undefined;
@@ -230,7 +263,7 @@ export class RegistryClient {
     let next: string | undefined = `${first}?n=${LIST_PAGE}`;
     for (let page = 0; next; page++) {
       if (page === MAX_LIST_PAGES) throw new TspodError(`${subject} has more than ${MAX_LIST_PAGES * LIST_PAGE} entries`, 'narrow the search');
-      const res = await this.get(repository, next, { Accept: 'application/json' }, scope, subject);
+      const res = await this.request(repository, next, { headers: { Accept: 'application/json' }, access: { scope }, subject });
       if (res.statusCode !== 200) throw await this.failure(res, `${subject} not found`, subject);
       const body = await readBody(res, MAX_LIST_BYTES, subject, this.endpoint);
       let list: unknown;
@@ -249,6 +282,127 @@ export class RegistryClient {
     return items;
   }
 
+  /** Whether the repository has the blob already, so that a push can skip it. */
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    checkRepository(repository);
+    parseDigest(digest);
+    const res = await this.request(repository, `/v2/${repository}/blobs/${digest}`, { method: 'HEAD', access: { push: true } });
+    if (res.statusCode === 200 || res.statusCode === 404) {
+      discard(res);
+      return res.statusCode === 200;
+    }
+    throw await this.failure(res, `repository ${this.registry}/${repository} not found`, `${this.registry}/${repository}`);
+  }
+
+  /**
+   * Starts a blob upload. With `mount`, asks the registry to link the blob from another of its
+   * repositories instead (a cross-repository mount): undefined when it did, else the upload's
+   * URL (a registry that cannot mount starts an ordinary upload).
+   */
+  async startUpload(repository: string, mount?: { digest: string; from: string }): Promise<URL | undefined> {
+    checkRepository(repository);
+    let target = `/v2/${repository}/blobs/uploads/`;
+    if (mount) {
+      parseDigest(mount.digest);
+      checkRepository(mount.from);
+      target += `?mount=${mount.digest}&from=${mount.from}`;
+    }
+    const name = `${this.registry}/${repository}`;
+    const res = await this.request(repository, target, { method: 'POST', body: Buffer.alloc(0), access: { push: true, mountFrom: mount?.from } });
+    if (mount && res.statusCode === 201) {
+      discard(res);
+      return undefined;
+    }
+    if (res.statusCode !== 202) throw await this.failure(res, `repository ${name} not found`, name);
+    discard(res);
+    return await this.uploadLocation(res, name);
+  }
+
+  /**
+   * Sends a blob into an upload startUpload began: in one PUT when it fits opts.chunkSize, else
+   * in PATCH chunks of that size and a closing PUT. The registry checks the digest.
+   */
+  async uploadBlob(repository: string, location: URL, blob: { digest: string; size: number }, open: BlobOpener, opts: UploadOptions): Promise<void> {
+    const name = `${this.registry}/${repository}`;
+    const part = (start: number, end: number): Body => () => {
+      let sent = start;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          sent += chunk.length;
+          opts.onProgress?.(sent);
+          callback(null, chunk);
+        },
+      });
+      const source = open(start, end);
+      source.once('error', (e) => counter.destroy(e));
+      return source.pipe(counter);
+    };
+    const octets = (length: number) => ({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(length) });
+    let url = location;
+    let closing: Body = Buffer.alloc(0);
+    let closingLength = 0;
+    if (blob.size <= opts.chunkSize) {
+      closing = part(0, blob.size);
+      closingLength = blob.size;
+    } else {
+      for (let start = 0; start < blob.size; start += opts.chunkSize) {
+        const end = Math.min(start + opts.chunkSize, blob.size);
+        const res = await this.request(repository, url, {
+          method: 'PATCH',
+          headers: { ...octets(end - start), 'Content-Range': `${start}-${end - 1}` },
+          body: part(start, end),
+          access: { push: true },
+        });
+        if (res.statusCode !== 202) throw await this.failure(res, `upload of ${blob.digest} to ${name} not found`, name);
+        discard(res);
+        url = await this.uploadLocation(res, name);
+      }
+    }
+    const done = new URL(url);
+    done.searchParams.set('digest', blob.digest);
+    const res = await this.request(repository, done, { method: 'PUT', headers: octets(closingLength), body: closing, access: { push: true } });
+    if (res.statusCode !== 201) throw await this.failure(res, `upload of ${blob.digest} to ${name} not found`, name);
+    discard(res);
+  }
+
+  /** Stores a manifest under a tag (or its digest) and returns its digest, as the registry confirmed it. */
+  async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    checkRepository(repository);
+    checkReference(reference);
+    const name = `${this.registry}/${repository}:${reference}`;
+    const res = await this.request(repository, `/v2/${repository}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': mediaType, 'Content-Length': String(bytes.length) },
+      body: bytes,
+      access: { push: true },
+    });
+    if (res.statusCode !== 201) throw await this.failure(res, `repository ${this.registry}/${repository} not found`, name);
+    discard(res);
+    const digest = digestOf(bytes);
+    const confirmed = res.headers['docker-content-digest'];
+    if (typeof confirmed === 'string' && isDigest(confirmed) && confirmed !== digest) {
+      throw new TspodError(`registry ${this.registry} stored the manifest of ${name} as ${confirmed}`, `tspod sent ${digest}`);
+    }
+    return digest;
+  }
+
+  /**
+   * Checks the client's credentials against the registry, as `login` does before it stores
+   * them: Basic on /v2/, or a token from the registry's token server then /v2/ with it.
+   */
+  async checkCredentials(): Promise<void> {
+    const { base, challenge } = await this.connect();
+    // A registry that asks for nothing accepts any credentials (Docker and Podman store them).
+    if (!challenge || !this.credentials) return;
+    const authorization = challenge.scheme === 'basic'
+      ? basicAuthorization(this.credentials)
+      : (await fetchToken(challenge, [], this.credentials, this.registry, this.transport)).authorization;
+    const res = await this.follow(new URL('/v2/', base), {}, authorization);
+    discard(res);
+    if (res.statusCode === 401) throw new TspodError(`invalid username or password for ${this.registry}`);
+    if (res.statusCode !== 200) throw new TspodError(`registry ${this.registry} answered HTTP ${res.statusCode} to the login check`);
+  }
+
   /** Closes idle keep-alive connections. */
   close(): void {
     this.transport.httpAgent.destroy();
@@ -258,7 +412,7 @@ export class RegistryClient {
   private async blobResponse(repository: string, digest: string): Promise<http.IncomingMessage> {
     checkRepository(repository);
     parseDigest(digest);
-    const res = await this.get(repository, `/v2/${repository}/blobs/${digest}`, {});
+    const res = await this.request(repository, `/v2/${repository}/blobs/${digest}`);
     if (res.statusCode !== 200) {
       throw await this.failure(res, `blob ${digest} not found in ${this.registry}/${repository}`, `${this.registry}/${repository}`);
     }
@@ -307,49 +461,53 @@ export class RegistryClient {
     return { base, challenge };
   }
 
-  /**
-   * A GET on the registry, authenticated as its challenge asks, retried once after a 401.
-   * `scope` is the token scope wanted (default: pulling `repository`), `subject` names it in errors.
-   */
-  private async get(
-    repository: string,
-    path: string,
-    headers: Record<string, string>,
-    scope = `repository:${repository}:pull`,
-    subject = `${this.registry}/${repository}`,
-  ): Promise<http.IncomingMessage> {
+  /** The next URL of an upload, from the registry's Location header. */
+  private async uploadLocation(res: http.IncomingMessage, name: string): Promise<URL> {
+    const location = res.headers.location;
+    if (!location) throw new TspodError(`registry ${this.registry} answered an upload to ${name} without a location`);
+    return new URL(location, (await this.connect()).base);
+  }
+
+  /** A request to the registry, authenticated as its challenge asks, retried once after a 401. */
+  private async request(repository: string, target: string | URL, opts: RequestOptions = {}): Promise<http.IncomingMessage> {
     const { base, challenge } = await this.connect();
-    const url = new URL(path, base);
-    const sent = await this.authorization(scope, challenge);
-    let res = await this.follow(url, headers, sent);
+    const url = new URL(target, base);
+    const access = opts.access ?? {};
+    const sent = await this.authorization(repository, challenge, access);
+    let res = await this.follow(url, opts, sent);
     if (res.statusCode !== 401) return res;
     discard(res);
     // The token expired, or this repository wants a scope or scheme /v2/ did not announce.
     const fresh = parseChallenge(res.headers['www-authenticate']) ?? challenge;
-    const retry = await this.authorization(scope, fresh, sent);
+    const retry = await this.authorization(repository, fresh, access, sent);
     if (retry !== undefined && retry !== sent) {
-      res = await this.follow(url, headers, retry);
+      res = await this.follow(url, opts, retry);
       if (res.statusCode !== 401) return res;
       discard(res);
     }
+    const subject = opts.subject ?? `${this.registry}/${repository}`;
     if (!this.credentials) throw new TspodError(`authentication required for ${subject}`, 'log in with credentials for it');
     if (fresh?.scheme === 'basic') throw new TspodError(`invalid username or password for ${this.registry}`);
-    throw new TspodError(`access denied to ${subject}`, repository ? 'the credentials do not allow pulling it' : undefined);
+    const denied = access.push ? 'the credentials do not allow pushing to it' : 'the credentials do not allow pulling it';
+    throw new TspodError(`access denied to ${subject}`, repository ? denied : undefined);
   }
 
   /** The Authorization header for a challenge; `stale` is one the registry just refused. */
-  private async authorization(wanted: string, challenge: Challenge | undefined, stale?: string): Promise<string | undefined> {
+  private async authorization(repository: string, challenge: Challenge | undefined, access: Access, stale?: string): Promise<string | undefined> {
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') return this.credentials && basicAuthorization(this.credentials);
-    const scope = challenge.scope ?? wanted;
-    const key = `${challenge.realm.href} ${challenge.service ?? ''} ${scope}`;
+    const wanted = access.scope ? [access.scope] : [`repository:${repository}:${access.push ? 'pull,push' : 'pull'}`];
+    if (access.mountFrom) wanted.push(`repository:${access.mountFrom}:pull`);
+    // A challenge may name scopes of its own (several, space-separated): ask for those too.
+    const scopes = [...new Set([...wanted, ...(challenge.scope?.split(' ').filter(Boolean) ?? [])])];
+    const key = `${challenge.realm.href} ${challenge.service ?? ''} ${scopes.join(' ')}`;
     const cached = this.tokens.get(key);
     if (cached && !cached.token) return (await cached.promise).authorization;
     if (cached?.token && cached.token.expiresAt > Date.now() && cached.token.authorization !== stale) {
       return cached.token.authorization;
     }
     const entry: { promise: Promise<Token>; token?: Token } = {
-      promise: fetchToken(challenge, scope, this.credentials, this.registry, this.transport),
+      promise: fetchToken(challenge, scopes, this.credentials, this.registry, this.transport),
     };
     this.tokens.set(key, entry);
     entry.promise.then(
@@ -359,19 +517,24 @@ export class RegistryClient {
     return (await entry.promise).authorization;
   }
 
-  /** Sends the request and follows redirects (blob storage), never leaking credentials off the registry. */
-  private async follow(url: URL, headers: Record<string, string>, authorization: string | undefined): Promise<http.IncomingMessage> {
+  /**
+   * Sends the request and, for reads, follows redirects (blob storage), never leaking
+   * credentials off the registry.
+   */
+  private async follow(url: URL, opts: RequestOptions, authorization: string | undefined): Promise<http.IncomingMessage> {
     const origin = url.origin;
+    const { method = 'GET', headers = {}, body } = opts;
     for (let hops = 0; ; hops++) {
       const withAuth = authorization && url.origin === origin ? { ...headers, Authorization: authorization } : headers;
       let res: http.IncomingMessage;
       try {
-        res = await send(url, { ...this.transport, headers: withAuth });
+        res = await send(url, { ...this.transport, method, headers: withAuth, body: typeof body === 'function' ? body() : body });
       } catch (e) {
         throw networkError(e, url.host);
       }
       const location = res.headers.location;
-      if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !location) return res;
+      const redirect = (method === 'GET' || method === 'HEAD') && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0);
+      if (!redirect || !location) return res;
       discard(res);
       if (hops === 5) throw new TspodError(`too many redirects from registry ${this.registry}`);
       url = new URL(location, url);

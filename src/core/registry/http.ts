@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { pipeline, type Readable } from 'node:stream';
 import { TspodError } from '../errors.js';
 
 const TLS_HINT = "add the registry's CA certificate, or use --tls-verify=false if you trust the network";
@@ -12,14 +13,19 @@ export interface SendOptions {
   httpsAgent: https.Agent;
   /** Socket inactivity limit, for the headers and for every later read of the body. */
   timeoutMs: number;
+  /** default GET */
+  method?: string;
+  /** A request body: bytes, or a stream (uploads), whose failure aborts the request. */
+  body?: Buffer | Readable;
 }
 
-/** One GET, no redirects, no retries; resolves when the response headers arrive. */
+/** One request, no redirects, no retries; resolves when the response headers arrive. */
 export function send(url: URL, opts: SendOptions): Promise<http.IncomingMessage> {
   const isHttps = url.protocol === 'https:';
   const request = isHttps ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = request(url, {
+      method: opts.method ?? 'GET',
       headers: { 'User-Agent': 'tspod', ...opts.headers },
       agent: isHttps ? opts.httpsAgent : opts.httpAgent,
     });
@@ -28,7 +34,13 @@ export function send(url: URL, opts: SendOptions): Promise<http.IncomingMessage>
     });
     req.once('response', resolve);
     req.once('error', reject);
-    req.end();
+    const { body } = opts;
+    if (body === undefined || Buffer.isBuffer(body)) {
+      req.end(body);
+      return;
+    }
+    // A failed body (or request) destroys the other: no half-read file stays open.
+    pipeline(body, req, () => undefined);
   });
 }
 

@@ -1,0 +1,77 @@
+/**
+ * `tspod exec` straight from main(), without oclif: loading oclif's configuration (manifest,
+ * plugins, command lookup) costs more CPU than everything exec itself does, and exec is what
+ * people run in loops. The line is read with exec's own flag definitions, in the forms people
+ * type (-it, -e VAR, -eVAR, --env VAR, --env=VAR, --root DIR); anything else (--help, an
+ * unknown or repeated flag, --flag=true, `--`, a value that looks like a flag) goes to oclif,
+ * which parses it as every command's line or says what is wrong.
+ */
+import Exec, { runExec, type ExecFlags } from '../commands/exec.js';
+import { isTspodError } from '../core/errors.js';
+import { openEngineFor, reportError } from './base.js';
+import { globalFlags } from './globals.js';
+
+interface FlagDefinition {
+  type: string;
+  char?: string;
+  multiple?: boolean;
+  options?: readonly string[];
+}
+
+/** Flags, then positionals (the first one ends the flags); undefined for anything unusual. */
+export function parseSimple(argv: string[], defs: Record<string, FlagDefinition>): { flags: Record<string, unknown>; positionals: string[] } | undefined {
+  const flags: Record<string, unknown> = {};
+  const byChar = new Map(Object.entries(defs).flatMap(([name, def]) => (def.char ? [[def.char, name] as const] : [])));
+  const set = (name: string, value?: string): boolean => {
+    const def = defs[name];
+    if (def.type === 'boolean') {
+      flags[name] = true;
+      return value === undefined;
+    }
+    if (value === undefined || value.startsWith('-') || (def.options && !def.options.includes(value))) return false;
+    if (!def.multiple && name in flags) return false;
+    flags[name] = def.multiple ? [...((flags[name] as string[] | undefined) ?? []), value] : value;
+    return true;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--' || token === '-') return undefined;
+    if (token.startsWith('--')) {
+      const eq = token.indexOf('=');
+      const name = token.slice(2, eq < 0 ? undefined : eq);
+      if (!Object.hasOwn(defs, name)) return undefined;
+      const value = eq >= 0 ? token.slice(eq + 1) : defs[name].type === 'boolean' ? undefined : argv[++i];
+      if (!set(name, value)) return undefined;
+    } else if (token.startsWith('-')) {
+      for (let c = 1; c < token.length; c++) {
+        const name = byChar.get(token[c]);
+        if (name === undefined) return undefined;
+        if (defs[name].type === 'boolean') {
+          set(name);
+          continue;
+        }
+        const inline = token.slice(c + 1);
+        if (inline.startsWith('=') || !set(name, inline !== '' ? inline : argv[++i])) return undefined;
+        break;
+      }
+    } else {
+      for (const [name, def] of Object.entries(defs)) if (def.type === 'boolean') flags[name] ??= false;
+      return { flags, positionals: argv.slice(i) };
+    }
+  }
+  return undefined;
+}
+
+/** Runs `exec ARGS` (the words after `exec`) when its line is a plain one; false leaves it to oclif. */
+export async function fastExec(args: string[]): Promise<boolean> {
+  const parsed = parseSimple(args, { ...globalFlags, ...Exec.flags });
+  if (!parsed || parsed.positionals.length < 2) return false;
+  const flags = parsed.flags as unknown as ExecFlags & { root?: string; runroot?: string };
+  try {
+    process.exitCode = await runExec(() => openEngineFor(flags), flags, parsed.positionals[0], parsed.positionals.slice(1));
+  } catch (e) {
+    if (!isTspodError(e)) throw e;
+    reportError(e);
+  }
+  return true;
+}
