@@ -244,7 +244,7 @@ for (const c of ['live', 'stopped']) {
   });
 }
 
-test('a stopped container is unmounted again after cp, and stays stopped', async () => {
+test('a stopped or created container is unmounted again after cp, and keeps its state', async () => {
   await env.ok(['cp', 'stopped:/data/f', hostPath('unmount-check')]);
   const pid = mine === 0 ? 'self' : pausePid(env.store);
   if (pid !== undefined) {
@@ -253,6 +253,12 @@ test('a stopped container is unmounted again after cp, and stays stopped', async
     assert.not.ok(mounts.includes(id), 'no mount of the stopped container left');
   }
   assert.is((await env.ok(['inspect', '-f', '{{.State.Status}}', 'stopped'])).trim(), 'exited');
+  // A container that never ran has no mount of its own yet either.
+  await env.ok(['create', '--name', 'fresh', 'busybox']);
+  writeFileSync(hostPath('for-fresh'), 'fresh');
+  await env.ok(['cp', hostPath('for-fresh'), 'fresh:/etc/']);
+  assert.is(await containerFile('fresh', '/etc/for-fresh'), 'fresh');
+  assert.is((await env.ok(['inspect', '-f', '{{.State.Status}}', 'fresh'])).trim(), 'created');
 });
 
 test('bad input: container not found, arguments without a container or with two', async () => {

@@ -6,7 +6,7 @@ export default class Events extends TspodCommand {
   static override description = [
     'Show the events recorded by tspod commands (oldest first), then follow new ones until Ctrl-C.',
     'With --until, stop at that time. Times: RFC 3339 (2024-01-02T15:04:05Z), Unix seconds, or a duration before now (10m).',
-    'The log keeps about the last 1 MiB of events (TSPOD_EVENTS_MAX_BYTES) in RUNROOT/events.',
+    'The log keeps the latest 1 to 2 MiB of events in RUNROOT/events: two files of at most 1 MiB (TSPOD_EVENTS_MAX_BYTES) each.',
   ].join('\n');
   static override aliases = ['system:events'];
   static override flags = {

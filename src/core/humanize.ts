@@ -25,18 +25,29 @@ export function timeAgo(iso: string, now = Date.now()): string {
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
 
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+function scaledSize(bytes: number, base: number, units: string[], digits: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= base && unit < units.length - 1) {
+    value /= base;
+    unit++;
+  }
+  return `${Number(value.toPrecision(digits))}${units[unit]}`;
+}
+
 /**
  * Decimal units with 3 significant digits, like `docker images`: 74.8MB, 4.26kB, 955B (`system
  * df` uses go-units' HumanSize, 4 digits).
  */
 export function humanSize(bytes: number, precision = 3): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${Number(value.toPrecision(precision))}${UNITS[unit]}`;
+  return scaledSize(bytes, 1000, UNITS, precision);
+}
+
+/** Binary units with 4 significant digits (go-units BytesSize, `docker stats`): 1.5MiB, 952KiB, 7.629GiB. */
+export function binarySize(bytes: number): string {
+  return scaledSize(bytes, 1024, BINARY_UNITS, 4);
 }
 
 /** Docker's stringutils.Ellipsis: at most `max` characters, the last one "…" when cut. */

@@ -12,6 +12,7 @@ import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
 import { matchesPruneFilter, parsePruneFilters } from '../prune-filters.js';
+import { thawAfterSignal } from './pause.js';
 import { containerEvent, recordEvent } from '../events.js';
 
 /** Podman's exit code for rm of a running container without -f. */
@@ -55,6 +56,8 @@ async function signalContainer(engine: Engine, c: ContainerRecord, signal: numbe
     // It ended on its own meanwhile; the caller's wait sees the exit file.
     if (!(e instanceof ContainerNotRunningError)) throw e;
   }
+  // A paused container acts on the signal once it runs again.
+  if (c.state.status === 'paused') await thawAfterSignal(engine, c.id);
 }
 
 /** Docker's stop: the stop signal, then SIGKILL after `timeoutSec`. A stopped container is fine. */
@@ -88,6 +91,8 @@ export async function killContainer(engine: Engine, input: string, signal: strin
     if (e instanceof ContainerNotRunningError) throw notRunning();
     throw e;
   }
+  // Docker unpauses for SIGKILL only: other signals wait until the user unpauses.
+  if (number === 9 && c.state.status === 'paused') await thawAfterSignal(engine, c.id);
   await recordEvent(engine, containerEvent(c, 'kill', { signal: String(number) }));
 }
 

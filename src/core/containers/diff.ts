@@ -17,6 +17,12 @@ export interface Change {
   path: string;
 }
 
+/**
+ * Mount points the runtime creates in the rootfs for every container, not changes the container
+ * made: left out, as Podman does (Docker keeps them in its init layer).
+ */
+const RUNTIME_PATHS = new Set(['/dev', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/etc/mtab', '/proc', '/run', '/sys']);
+
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 
 async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
@@ -80,5 +86,6 @@ export async function containerChanges(engine: Engine, input: string): Promise<C
   }
   return [...changes]
     .map(([p, kind]) => ({ kind, path: `/${p}` }))
+    .filter((c) => !RUNTIME_PATHS.has(c.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

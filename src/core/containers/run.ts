@@ -24,7 +24,7 @@ export type ForegroundResult = { detached: true; id: string } | { detached: fals
 
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-interface SignalProxy {
+export interface SignalProxy {
   /** The container's process runs: signals held back until now are delivered. */
   started(): void;
   stop(): void;
@@ -35,7 +35,7 @@ interface SignalProxy {
  * Installed before the process starts, so that no signal kills tspod and leaves the container
  * behind; what arrives before the start is held back and delivered once it runs.
  */
-function proxySignals(engine: Engine, record: ContainerRecord): SignalProxy {
+export function proxySignals(engine: Engine, record: ContainerRecord): SignalProxy {
   let interrupts = 0;
   let held: string[] | undefined = [];
   const send = (signal: string) =>
@@ -105,13 +105,18 @@ export async function startAttached(engine: Engine, input: string, opts: Foregro
   proxyFor(record);
   proxy?.started();
   try {
-    const { detached } = await session!.done;
-    if (detached) return { detached: true, id: record.id };
-    const { runDir } = engine.containers.containerPaths(record.id);
-    const exitCode = await waitForExit(runDir, record.id, { conmonPid: record.state.conmonPid });
-    if ((await cleanupUnlessRemoved(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
-    return { detached: false, id: record.id, exitCode };
+    return await untilExitOrDetach(engine, record, session!);
   } finally {
     proxy?.stop();
   }
+}
+
+/** Follows an attach session to its end: the user detached, or the container exited (then cleaned up). */
+export async function untilExitOrDetach(engine: Engine, record: ContainerRecord, session: AttachSession): Promise<ForegroundResult> {
+  const { detached } = await session.done;
+  if (detached) return { detached: true, id: record.id };
+  const { runDir } = engine.containers.containerPaths(record.id);
+  const exitCode = await waitForExit(runDir, record.id, { conmonPid: record.state.conmonPid });
+  if ((await cleanupUnlessRemoved(engine, record.id)) === 'restart') await restartAfterExit(engine, record.id);
+  return { detached: false, id: record.id, exitCode };
 }

@@ -135,9 +135,21 @@ async function writeFile(target: string, entry: TreeEntry): Promise<void> {
 }
 
 async function applyMetadata(target: string, entry: TreeEntry, opts: WriteOptions): Promise<void> {
-  if (opts.keepOwners) await fs.lchown(target, entry.uid, entry.gid);
-  if (entry.kind !== 'symlink') await fs.chmod(target, entry.mode);
-  await fs.lutimes(target, entry.mtime, entry.mtime);
+  if (entry.kind === 'symlink') {
+    if (opts.keepOwners) await fs.lchown(target, entry.uid, entry.gid);
+    await fs.lutimes(target, entry.mtime, entry.mtime);
+    return;
+  }
+  // Through a descriptor opened without following: had a running container swapped the name for
+  // a symlink meanwhile, chmod/chown by name would change the link's target.
+  const handle = await fs.open(target, constants.O_RDONLY | constants.O_NOFOLLOW | (entry.kind === 'dir' ? constants.O_DIRECTORY : 0));
+  try {
+    if (opts.keepOwners) await handle.chown(entry.uid, entry.gid);
+    await handle.chmod(entry.mode);
+    await handle.utimes(entry.mtime, entry.mtime);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Packs entries into a tar stream (numeric owners, as they are in the tree). */
