@@ -1,4 +1,4 @@
-/** Layer (de)compression by media type: gzip with zlib, zstd with the zstd tool (Node 20's zlib has none). */
+/** Layer (de)compression by media type: gzip with zlib, zstd (and xz) with their tools (Node 20's zlib has none). */
 import { spawn } from 'node:child_process';
 import { Duplex, PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -19,13 +19,22 @@ export function decompressor(mediaType: string): Duplex {
 
 /** The zstd tool as a duplex stream: `-dcq` decompresses, `-cq` compresses. */
 export function zstdStream(args: string[]): Duplex {
-  const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  return toolStream('zstd', args, 'zstd');
+}
+
+/** xz decompression with the xz tool (import accepts .tar.xz, as Docker does). */
+export function xzDecompressor(): Duplex {
+  return toolStream('xz', ['-dcq'], 'xz-utils');
+}
+
+function toolStream(tool: string, args: string[], debianPackage: string): Duplex {
+  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const duplex = Duplex.from({ writable: child.stdin!, readable: child.stdout! });
-  child.on('error', (e) => duplex.destroy(new TspodError(`cannot run zstd: ${e.message}`, 'apt-get install zstd')));
+  child.on('error', (e) => duplex.destroy(new TspodError(`cannot run ${tool}: ${e.message}`, `apt-get install ${debianPackage}`)));
   child.on('close', (code) => {
-    if (code) duplex.destroy(new TspodError(`zstd failed on a layer: ${stderr.trim().split('\n')[0]}`));
+    if (code) duplex.destroy(new TspodError(`${tool} failed on a layer: ${stderr.trim().split('\n')[0]}`));
   });
   return duplex;
 }

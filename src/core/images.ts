@@ -87,12 +87,15 @@ export function assignName(state: StoreState, image: ImageRecord, name: string):
   if (!image.names.includes(name)) image.names.push(name);
 }
 
+/** The stored name a new name given by the user means (tag, commit, import): NAME[:TAG], no digest. */
+export function newImageName(input: string): string {
+  const ref = parseReference(input);
+  if (ref.digest) throw new TspodError(`cannot tag with a digest: "${input}"`, 'give NAME[:TAG]');
+  return formatReference(ref);
+}
+
 export async function tagImage(engine: Engine, source: string, targets: string[]): Promise<void> {
-  const newNames = targets.map((t) => {
-    const ref = parseReference(t);
-    if (ref.digest) throw new TspodError(`cannot tag with a digest: "${t}"`, 'give NAME[:TAG]');
-    return formatReference(ref.qualified ? ref : { ...ref, registry: ref.registry });
-  });
+  const newNames = targets.map(newImageName);
   const id = await engine.store.update((state) => {
     const { image } = requireImage(engine, state, source);
     for (const name of newNames) assignName(state, image, name);

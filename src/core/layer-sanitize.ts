@@ -54,7 +54,7 @@ const REGENERATED_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid']);
 const OCTAL_7 = 0o7777777;
 const OCTAL_11 = 0o77777777777;
 
-type Kind = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+export type Kind = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
 
 const KIND_OF_TYPEFLAG: Record<string, Kind> = {
   '0': 'file',
@@ -78,7 +78,7 @@ const TYPEFLAG_OF_KIND: Record<Kind, string> = {
 };
 
 /** One entry as it will be written. Strings hold raw bytes (latin1), so no name is ever re-encoded. */
-interface Entry {
+export interface TarEntry {
   name: string;
   kind: Kind;
   linkname: string;
@@ -97,10 +97,11 @@ interface Entry {
 
 type State = 'header' | 'meta' | 'body' | 'end';
 
-class LayerSanitizer extends Transform {
-  private readonly label: string;
-  private readonly rootless: boolean;
-
+/**
+ * Reads a tar stream (ustar, pax, GNU long names) and writes every entry its subclass lets through,
+ * re-encoded (see encodeEntry); bodies of kept entries pass through as slices of the input.
+ */
+export abstract class TarRewriter extends Transform {
   private state: State = 'header';
   private readonly header = Buffer.alloc(BLOCK);
   private headerFill = 0;
@@ -118,20 +119,16 @@ class LayerSanitizer extends Transform {
   private longName: string | undefined;
   private longLink: string | undefined;
 
-  /** What each path of this layer is so far: for hardlink targets and symlink checks. */
-  private readonly kinds = new Map<string, Kind>();
-  /** Paths that were ever a symlink in this layer: nothing may go through them. */
-  private readonly symlinks = new Set<string>();
-  /** Paths dropped on purpose (devices when rootless, AUFS metadata): hardlinks to them go too. */
-  private readonly dropped = new Set<string>();
-  /** Directory entries written so far, to repeat one with the opaque xattr. */
-  private readonly dirs = new Map<string, Entry>();
-  private readonly opaque = new Set<string>();
-
-  constructor(opts: SanitizeOptions) {
+  /** `subject` starts error messages, e.g. "layer sha256:...". */
+  constructor(private readonly subject: string) {
     super();
-    this.label = opts.label ?? `layer ${opts.digest}`;
-    this.rootless = opts.rootless;
+  }
+
+  /** Checks and rewrites one entry, writing what replaces it with writeEntry; returns whether its body is kept. */
+  protected abstract onEntry(entry: TarEntry, rawName: string): boolean;
+
+  protected writeEntry(entry: TarEntry): void {
+    this.output(encodeEntry(entry));
   }
 
   /**
@@ -221,11 +218,11 @@ class LayerSanitizer extends Transform {
     }
   }
 
-  private fail(what: string): TspodError {
-    return new TspodError(`${this.label}: ${what}`);
+  protected fail(what: string): TspodError {
+    return new TspodError(`${this.subject}: ${what}`);
   }
 
-  private entryError(rawName: string, what: string): TspodError {
+  protected entryError(rawName: string, what: string): TspodError {
     return this.fail(`entry "${display(rawName)}" ${what}`);
   }
 
@@ -265,7 +262,7 @@ class LayerSanitizer extends Transform {
     const uid = paxNumber(pax, 'uid') ?? this.numeric(block, 108, 8);
     const gid = paxNumber(pax, 'gid') ?? this.numeric(block, 116, 8);
     if (Number.isNaN(inputSize + uid + gid)) throw this.entryError(rawName, 'has an invalid pax size, uid or gid');
-    const entry: Entry = {
+    const entry: TarEntry = {
       name: rawName,
       kind,
       linkname: rawLink,
@@ -277,7 +274,7 @@ class LayerSanitizer extends Transform {
       devmajor: this.numeric(block, 329, 8),
       devminor: this.numeric(block, 337, 8),
       owners: Buffer.from(block.subarray(265, 329)),
-      pax: filterPax(pax),
+      pax: withoutRegenerated(pax),
     };
     this.keepBody = this.onEntry(entry, rawName);
     this.bodyRemaining = padded(inputSize);
@@ -328,9 +325,27 @@ class LayerSanitizer extends Transform {
     if (value === undefined) throw this.fail('invalid tar header (bad number)');
     return value;
   }
+}
 
-  /** Checks and rewrites one entry, writing its header(s); returns whether its body is kept. */
-  private onEntry(entry: Entry, rawName: string): boolean {
+class LayerSanitizer extends TarRewriter {
+  private readonly rootless: boolean;
+  /** What each path of this layer is so far: for hardlink targets and symlink checks. */
+  private readonly kinds = new Map<string, Kind>();
+  /** Paths that were ever a symlink in this layer: nothing may go through them. */
+  private readonly symlinks = new Set<string>();
+  /** Paths dropped on purpose (devices when rootless, AUFS metadata): hardlinks to them go too. */
+  private readonly dropped = new Set<string>();
+  /** Directory entries written so far, to repeat one with the opaque xattr. */
+  private readonly dirs = new Map<string, TarEntry>();
+  private readonly opaque = new Set<string>();
+
+  constructor(opts: SanitizeOptions) {
+    super(opts.label ?? `layer ${opts.digest}`);
+    this.rootless = opts.rootless;
+  }
+
+  protected onEntry(entry: TarEntry, rawName: string): boolean {
+    entry.pax = filterPax(entry.pax);
     if (rawName.includes('\0') || entry.linkname.includes('\0')) throw this.entryError(rawName, 'has a NUL byte in its name');
     const name = normalize(rawName);
     if (name === undefined) throw this.entryError(rawName, 'escapes the layer root');
@@ -410,20 +425,20 @@ class LayerSanitizer extends Transform {
    * the xattr (tar applies a repeated directory's metadata to the existing one). Without an
    * entry of its own so far, write one with the marker's owner, and add the xattr to a later one.
    */
-  private markOpaque(dir: string, marker: Entry, rawName: string): void {
+  private markOpaque(dir: string, marker: TarEntry, rawName: string): void {
     if (this.symlinks.has(dir)) throw this.entryError(rawName, 'makes a symlink of this layer opaque');
     this.opaque.add(dir);
     const known = this.dirs.get(dir);
-    const entry: Entry = known ?? { ...marker, name: dir, kind: 'dir', linkname: '', mode: 0o755, size: 0, pax: new Map() };
+    const entry: TarEntry = known ?? { ...marker, name: dir, kind: 'dir', linkname: '', mode: 0o755, size: 0, pax: new Map() };
     entry.pax.set(OPAQUE_XATTR, Buffer.from('y'));
     this.dirs.set(dir, entry);
     this.emitEntry(entry);
   }
 
-  private emitEntry(entry: Entry): void {
+  private emitEntry(entry: TarEntry): void {
     this.kinds.set(entry.name, entry.kind);
     this.dropped.delete(entry.name);
-    this.output(encodeEntry(entry));
+    this.writeEntry(entry);
   }
 }
 
@@ -518,10 +533,15 @@ function xattrAllowed(name: string): boolean {
   return name === 'security.capability' || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
 }
 
+/** The pax records encodeEntry does not regenerate. */
+function withoutRegenerated(pax: Map<string, Buffer>): Map<string, Buffer> {
+  return new Map([...pax].filter(([key]) => !REGENERATED_KEYS.has(key)));
+}
+
 function filterPax(pax: Map<string, Buffer>): Map<string, Buffer> {
   const kept = new Map<string, Buffer>();
   for (const [key, value] of pax) {
-    if (REGENERATED_KEYS.has(key) || key.startsWith('LIBARCHIVE.xattr.') || key === 'RHT.security.selinux') continue;
+    if (key.startsWith('LIBARCHIVE.xattr.') || key === 'RHT.security.selinux') continue;
     if (key.startsWith('SCHILY.xattr.') && !xattrAllowed(key.slice('SCHILY.xattr.'.length))) continue;
     kept.set(key, value);
   }
@@ -544,7 +564,7 @@ function writeOctal(block: Buffer, offset: number, length: number, value: number
 }
 
 /** A canonical ustar header, preceded by a pax header when names or numbers do not fit. */
-function encodeEntry(entry: Entry): Buffer {
+function encodeEntry(entry: TarEntry): Buffer {
   const records = [...entry.pax].map(([key, value]) => paxRecord(key, value));
   let name = entry.name === '' ? '.' : entry.name;
   if (entry.kind === 'dir') name += '/';

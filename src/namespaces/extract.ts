@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TspodError } from '../core/errors.js';
+import { spawnTar } from './archive.js';
 import { HELPER_PATH, oneLine } from './helpers.js';
 import type { NamespaceContext } from './userns.js';
 
@@ -39,23 +40,10 @@ export const TAR_EXTRACT_FLAGS = [
  * exist, as root of the namespace. On failure the caller owns the partial `destDir` (removeTree).
  */
 export async function extractLayer(ns: NamespaceContext, input: Readable, destDir: string): Promise<void> {
-  const argv = ns.wrap(['tar', ...TAR_EXTRACT_FLAGS, `--directory=${path.resolve(destDir)}`]);
-  const tar = spawn(argv[0], argv.slice(1), {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { PATH: HELPER_PATH, LC_ALL: 'C' },
-  });
-  let stderr = '';
-  tar.stderr.setEncoding('utf8').on('data', (d: string) => {
-    if (stderr.length < 64 * 1024) stderr += d;
-  });
-  const exited = new Promise<number | string>((resolve, reject) => {
-    tar.once('error', reject);
-    tar.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-  });
-
+  const { tar, exited, stderr } = spawnTar(ns, [...TAR_EXTRACT_FLAGS, `--directory=${path.resolve(destDir)}`], 'reads');
   let inputError: unknown;
   try {
-    await pipeline(input, tar.stdin);
+    await pipeline(input, tar.stdin!);
   } catch (e) {
     inputError = e;
     // The sanitizer rejected an entry (or tar died): stop tar before the caller cleans up.
@@ -66,9 +54,9 @@ export async function extractLayer(ns: NamespaceContext, input: Readable, destDi
   // explains more than the EPIPE it caused; anything else from the input (e.g. a digest mismatch
   // found at its end) fails the extraction even when tar was content.
   if (inputError instanceof TspodError) throw inputError;
-  if (typeof status === 'number' && status !== 0) throw tarFailure(destDir, stderr, status);
+  if (typeof status === 'number' && status !== 0) throw tarFailure(destDir, stderr(), status);
   if (inputError) throw inputError;
-  if (status !== 0) throw tarFailure(destDir, stderr, status);
+  if (status !== 0) throw tarFailure(destDir, stderr(), status);
 }
 
 function tarFailure(destDir: string, stderr: string, status: number | string): TspodError {
