@@ -184,7 +184,7 @@ test('rmi: a name untags (no tag means :latest), a missing image exits 1 and the
 test('rmi by ID of an image in several repositories needs -f; its own layers go, shared ones stay', async () => {
   const id = short(env.tiny.configDigest);
   const before = snapshot(env.store);
-  assertOneError(await env.store.tspod(['rmi', id]), new RegExp(`unable to delete ${id} \\(must be forced\\): image is referenced in multiple repositories`));
+  assertOneError(await env.store.tspod(['rmi', id]), new RegExp(`^Error: conflict: unable to delete ${id} \\(must be forced\\) - image is referenced in multiple repositories`));
   assert.equal(snapshot(env.store), before);
   const r = await env.store.tspod(['image', 'rm', '-f', id]);
   assertOk(r, 'rmi -f');

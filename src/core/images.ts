@@ -8,6 +8,8 @@ import { familiarRepo, formatReference, parseReference, repoName, splitTaggedNam
 import type { ImageRecord, StoreState } from '../store/image-store.js';
 import { hexOf } from '../store/image-store.js';
 import { removeTree } from '../namespaces/extract.js';
+import { readImageConfig } from './image-view.js';
+import { matchesPruneFilter, needsLabels, parsePruneFilters } from './prune-filters.js';
 import { recordEvent } from './events.js';
 
 /** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
@@ -156,7 +158,8 @@ function removeOne(state: StoreState, match: ImageMatch, force: boolean, result:
   }
   const repos = new Set(image.names.map((n) => splitTaggedName(n).repo));
   if (!name && repos.size > 1 && !force) {
-    throw new TspodError(`unable to delete ${shortId(image.id)} (must be forced): image is referenced in multiple repositories`, 'use rmi -f or remove it by name');
+    // Docker's wording; exit 125 as Podman's for this conflict.
+    throw new TspodError(`conflict: unable to delete ${shortId(image.id)} (must be forced) - image is referenced in multiple repositories`, 'use rmi -f or remove it by name');
   }
   // Its layers are the lower dirs of the containers' root filesystems.
   const containers = inUse.get(image.id);
@@ -233,7 +236,13 @@ export async function purge(engine: Engine, paths: string[]): Promise<void> {
   await Promise.all(paths.map((p) => removeTree(ns, p)));
 }
 
-export async function pruneImages(engine: Engine, opts: { all: boolean }): Promise<RemoveResult & { reclaimed: number }> {
+/**
+ * Removes dangling images (with `all`, every image no container uses) that match the prune
+ * filters (until=, label=, label!=; see prune-filters.ts).
+ */
+export async function pruneImages(engine: Engine, opts: { all: boolean; filters?: string[] }): Promise<RemoveResult & { reclaimed: number }> {
+  const filter = parsePruneFilters(opts.filters ?? []);
+  const labelsOf = (image: ImageRecord) => (needsLabels(filter) ? (readImageConfig(engine, image).config.Labels ?? {}) : {});
   const result: RemoveResult & { reclaimed: number } = { untagged: [], deleted: [], reclaimed: 0 };
   let retired: string[] = [];
   let names: ImageNames[] = [];
@@ -242,7 +251,7 @@ export async function pruneImages(engine: Engine, opts: { all: boolean }): Promi
     const images = [...state.images];
     names = namesOf(images);
     const inUse = imagesInUse(engine);
-    const doomed = images.filter((i) => (opts.all || i.names.length === 0) && !inUse.has(i.id));
+    const doomed = images.filter((i) => (opts.all || i.names.length === 0) && !inUse.has(i.id) && matchesPruneFilter(filter, i.created, labelsOf(i)));
     for (const image of doomed) removeOne(state, { image }, true, result, inUse);
     retired = collectGarbage(engine, state, images);
     const after = new Set(state.layers.map((l) => l.diffID));

@@ -11,6 +11,7 @@ import { findContainer, isActive, requireContainer } from './lookup.js';
 import { runtimeContext } from './runtime-context.js';
 import { parseSignal } from '../run-options.js';
 import { containerMatcher } from './list.js';
+import { matchesPruneFilter, parsePruneFilters } from '../prune-filters.js';
 import { thawAfterSignal } from './pause.js';
 import { containerEvent, recordEvent } from '../events.js';
 
@@ -157,10 +158,11 @@ export async function renameContainer(engine: Engine, input: string, newName: st
   });
 }
 
-/** Removes every stopped container; their IDs. */
-export async function pruneContainers(engine: Engine): Promise<string[]> {
+/** Removes every stopped container that matches the prune filters (until=, label=, label!=); their IDs. */
+export async function pruneContainers(engine: Engine, filters: string[] = []): Promise<string[]> {
+  const filter = parsePruneFilters(filters);
   const containers = await syncContainers(engine);
-  const stopped = containers.filter((c) => !isActive(c)).map((c) => c.id);
+  const stopped = containers.filter((c) => !isActive(c) && matchesPruneFilter(filter, c.created, c.config.labels)).map((c) => c.id);
   await removeContainers(engine, stopped, { force: false, volumes: false });
   await recordEvent(engine, { type: 'container', action: 'prune', id: '' });
   return stopped;

@@ -26,7 +26,7 @@ export interface ListOptions {
  * and directories not at all (Docker's and Podman's SizeRw). Measured inside the namespace that
  * owns the files.
  */
-async function upperSize(engine: Engine, c: ContainerRecord): Promise<number> {
+export async function upperSize(engine: Engine, c: ContainerRecord): Promise<number> {
   const ns = await engine.namespace();
   const [cmd, ...args] = ns.wrap(['find', engine.containers.containerPaths(c.id).upper, '!', '-type', 'd', '-printf', '%i %s\\n']);
   try {
