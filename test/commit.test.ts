@@ -168,12 +168,15 @@ test('--format docker writes a Docker v2s2 manifest and layer media type; contai
   await ok(['rm', 'fmt']);
 });
 
-test('a running container: committed as it is, and it keeps running; --pause=false is accepted', async () => {
+test('a running container: paused while committed (not with --pause=false), and it keeps running', async () => {
   const cid = (await ok(['run', '-d', '--name', 'live', 'busybox', 'sh', '-c', 'echo live > /state; rm /etc/passwd; echo ready; sleep 1000'])).trim();
   await until('live is ready', async () => ((await ok(['logs', 'live'])).includes('ready') ? true : undefined));
+  const pauses = async () => (await ok(['events', '--until', '0s', '--filter', 'container=live', '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}'])).trim();
   const id = await commitId(['live', 'live-img']);
+  assert.is(await pauses(), 'pause\nunpause');
   await commitId(['--pause=false', 'live']);
   await commitId(['--no-pause', 'live']);
+  assert.is(await pauses(), 'pause\nunpause', 'no pause without --pause');
   assert.is((await ok(['inspect', '-f', '{{.State.Status}}', cid])).trim(), 'running');
   assert.is((await ok(['run', '--rm', id, 'sh', '-c', 'cat /state; test -e /etc/passwd || echo passwd-gone; ls /etc/group'])).trim(), 'live\npasswd-gone\n/etc/group');
   await ok(['rm', '-f', 'live']);

@@ -7,8 +7,8 @@ export default class Commit extends TspodCommand {
     "Create a new image from a container's changes",
     '',
     "The new image is the container's image with one more layer (the files the container added,",
-    'changed or deleted) and the --change instructions applied to its config. The container is',
-    'not paused while its files are read: stop it first for a consistent copy of files it is writing.',
+    'changed or deleted) and the --change instructions applied to its config. A running container',
+    'is paused while its files are read (see `tspod pause --help` for how), unless --pause=false.',
   ].join('\n');
   static override examples = [
     '<%= config.bin %> commit c1 myimage:v2',
@@ -27,7 +27,7 @@ export default class Commit extends TspodCommand {
       multiple: true,
       description: 'Apply a Dockerfile instruction to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR',
     }),
-    pause: Flags.boolean({ char: 'p', description: 'Pause the container during the commit (accepted; not done yet, see above)', default: true, allowNo: true }),
+    pause: Flags.boolean({ char: 'p', description: 'Pause a running container during the commit', default: true, allowNo: true }),
     quiet: Flags.boolean({ char: 'q', description: 'Print only the new image ID' }),
     format: Flags.string({ char: 'f', description: 'Manifest format of the new image', options: ['oci', 'docker'], default: 'oci' }),
   };
@@ -41,6 +41,7 @@ export default class Commit extends TspodCommand {
       changes: flags.change ?? [],
       format: flags.format === 'docker' ? 'v2s2' : 'oci',
       name: args.image,
+      pause: flags.pause,
     });
     this.log(id);
   }

@@ -6,7 +6,9 @@
 import type { Engine } from './engine.js';
 import { TspodError } from './errors.js';
 import { recordEvent } from './events.js';
+import { hasExited } from './containers/exit.js';
 import { findContainer } from './containers/lookup.js';
+import { pauseContainer, unpauseContainer } from './containers/pause.js';
 import { parseChanges } from './image-changes.js';
 import { buildManifest, commitImage, discardStaged, layerMediaType, stageLayer, type ManifestFormat, type StagedLayer } from './image-ingest.js';
 import { newImageName, purge } from './images.js';
@@ -22,6 +24,8 @@ export interface CommitOptions {
   format: ManifestFormat;
   /** REPOSITORY[:TAG] for the new image */
   name?: string;
+  /** freeze a running container while its changes are read (Docker's default) */
+  pause: boolean;
 }
 
 export interface NewLayerImage {
@@ -64,8 +68,8 @@ export function historyEntry(created: string, createdBy: string, author?: string
 }
 
 /**
- * Commits container `input`. Its processes are not frozen meanwhile (pause is not available to
- * commit yet): files a running container writes during the commit may be caught half-written.
+ * Commits container `input`. A running container is paused while its changes are read (unless
+ * opts.pause is false), so that files it is writing are not caught half-written.
  */
 export async function commitContainer(engine: Engine, input: string, opts: CommitOptions): Promise<string> {
   // Everything the user gave is checked before anything is read or written.
@@ -84,11 +88,18 @@ export async function commitContainer(engine: Engine, input: string, opts: Commi
 
   const ns = await engine.namespace();
   const { upper } = engine.containers.containerPaths(container.id);
-  const staged = await stageLayer(engine, {
-    stream: upperDirLayer(ns, upper, `the changes of container ${container.name}`),
-    mediaType: layerMediaType('gzip', opts.format),
-    label: `the changes of container ${container.name}`,
-  });
+  const pause = opts.pause && container.state.status === 'running' && !(await hasExited(engine, container));
+  if (pause) await pauseContainer(engine, container.id);
+  let staged: StagedLayer;
+  try {
+    staged = await stageLayer(engine, {
+      stream: upperDirLayer(ns, upper, `the changes of container ${container.name}`),
+      mediaType: layerMediaType('gzip', opts.format),
+      label: `the changes of container ${container.name}`,
+    });
+  } finally {
+    if (pause) await unpauseContainer(engine, container.id);
+  }
   const created = new Date().toISOString();
   const config: Record<string, unknown> = {
     ...base,
