@@ -22,7 +22,11 @@ import type { ImageRecord, LayerRecord } from '../store/image-store.js';
 
 export interface LayerInput {
   /** the blob's bytes as they will be stored: compressed or not, as mediaType says */
-  stream: Readable;
+  /**
+   * A function when opening the stream is part of the work (a download): it is called once the
+   * staging dir exists, so a process killed mid-download leaves a dir the next run can clean.
+   */
+  stream: Readable | (() => Promise<Readable>);
   mediaType: string;
   /** expected digest and size of the blob, verified when given */
   digest?: string;
@@ -47,27 +51,29 @@ function hasher(expected: string | undefined, size?: number): { stream: Transfor
 }
 
 export async function stageLayer(engine: Engine, input: LayerInput): Promise<StagedLayer> {
+  const given = typeof input.stream === 'function' ? undefined : input.stream;
   const ns = await engine.namespace().catch((e: unknown) => {
-    input.stream.destroy();
+    given?.destroy();
     throw e;
   });
   const staging = engine.store.makeTempDir();
   const diffDir = path.join(staging, 'diff');
   mkdirSync(diffDir);
   try {
+    const stream = given ?? (await (input.stream as () => Promise<Readable>)());
     const blob = hasher(input.digest, input.size);
     const content = hasher(input.diffID);
     const blobCounter = digestingStream();
     const contentCounter = digestingStream();
-    const verified = input.stream.pipe(blob.stream);
-    input.stream.on('error', (e) => verified.destroy(e));
+    const verified = stream.pipe(blob.stream);
+    stream.on('error', (e) => verified.destroy(e));
     const toBlob = pipeline(verified, blobCounter, createWriteStream(path.join(staging, 'blob')));
     const sanitized = sanitizeLayer({ digest: input.digest ?? input.label, rootless: ns.rootless });
     const toLayer = pipeline(verified, decompressor(input.mediaType), content.stream, contentCounter, sanitized);
     const results = await Promise.allSettled([toBlob, toLayer, extractLayer(ns, sanitized, diffDir)]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      input.stream.destroy();
+      stream.destroy();
       throw failed.reason;
     }
     return {

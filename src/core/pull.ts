@@ -121,22 +121,22 @@ interface LayerJob {
 async function downloadLayer(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedLayer> {
   try {
     progress.layer(job.id, 'Downloading', 0, job.layer.size);
-    const { stream } = await source.client.getBlob(source.ref.repository, job.layer.digest);
     let received = 0;
     // A pipe, not a 'data' listener: nothing may flow before stageLayer has attached its consumers.
     // pipeline() destroys both ends on failure, and handles errors even if stageLayer never reads.
-    const counted = pipeline(
-      stream,
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          received += chunk.length;
-          progress.layer(job.id, 'Downloading', received, job.layer.size);
-          callback(null, chunk);
-        },
-      }),
-      () => undefined,
-    );
-    const staged = await stageLayer(engine, { stream: counted, mediaType: job.layer.mediaType, digest: job.layer.digest, size: job.layer.size, diffID: job.diffID, label: job.layer.digest });
+    const download = async () =>
+      pipeline(
+        (await source.client.getBlob(source.ref.repository, job.layer.digest)).stream,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            received += chunk.length;
+            progress.layer(job.id, 'Downloading', received, job.layer.size);
+            callback(null, chunk);
+          },
+        }),
+        () => undefined,
+      );
+    const staged = await stageLayer(engine, { stream: download, mediaType: job.layer.mediaType, digest: job.layer.digest, size: job.layer.size, diffID: job.diffID, label: job.layer.digest });
     progress.layer(job.id, 'Pull complete');
     return staged;
   } catch (e) {
