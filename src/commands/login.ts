@@ -3,6 +3,7 @@ import { TspodCommand } from '../cli/base.js';
 import { promptLine } from '../cli/prompt.js';
 import { TspodError } from '../core/errors.js';
 import { loggedInUser, login, storedUser } from '../core/login.js';
+import { authfileFlag, certDirFlag, tlsVerifyFlag } from '../cli/registry-flags.js';
 
 const MESSAGES = {
   succeeded: 'Login Succeeded!',
@@ -36,9 +37,9 @@ export default class Login extends TspodCommand {
     username: Flags.string({ char: 'u', description: 'Username' }),
     password: Flags.string({ char: 'p', description: 'Password (visible to other users in ps: prefer --password-stdin)' }),
     'password-stdin': Flags.boolean({ description: 'Take the password from stdin' }),
-    authfile: Flags.string({ description: 'Path of the authentication file' }),
-    'tls-verify': Flags.boolean({ description: 'Require HTTPS and verify certificates', default: true, allowNo: true }),
-    'cert-dir': Flags.string({ description: 'Directory of extra CA certificates (*.crt) for the registry' }),
+    authfile: authfileFlag,
+    'tls-verify': tlsVerifyFlag,
+    'cert-dir': certDirFlag,
     'get-login': Flags.boolean({ description: 'Print the username stored for the registry' }),
   };
 

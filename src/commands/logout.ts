@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
 import { logout, logoutAll } from '../core/login.js';
+import { authfileFlag } from '../cli/registry-flags.js';
 
 export default class Logout extends TspodCommand {
   static override description = [
@@ -12,7 +13,7 @@ export default class Logout extends TspodCommand {
   static override args = { registry: Args.string({ description: 'REGISTRY host[:port] (default docker.io)' }) };
   static override flags = {
     all: Flags.boolean({ char: 'a', description: 'Remove the credentials of every registry' }),
-    authfile: Flags.string({ description: 'Path of the authentication file' }),
+    authfile: authfileFlag,
   };
 
   async run(): Promise<void> {

@@ -3,6 +3,7 @@ import { TspodCommand } from '../cli/base.js';
 import { parseCreds } from '../core/auth-file.js';
 import { progressFor } from '../core/progress.js';
 import { pullImage } from '../core/pull.js';
+import { authfileFlag, certDirFlag, credsFlag, tlsVerifyFlag } from '../cli/registry-flags.js';
 
 export default class Pull extends TspodCommand {
   static override description = 'Pull an image from a registry';
@@ -12,10 +13,10 @@ export default class Pull extends TspodCommand {
   static override flags = {
     quiet: Flags.boolean({ char: 'q', description: 'Suppress progress output' }),
     platform: Flags.string({ description: 'Platform os/arch[/variant] of a multi-platform image (default: this host)' }),
-    'tls-verify': Flags.boolean({ description: 'Require HTTPS and verify certificates', default: true, allowNo: true }),
-    creds: Flags.string({ description: 'Credentials USERNAME:PASSWORD for the registry' }),
-    authfile: Flags.string({ description: 'Path of the authentication file' }),
-    'cert-dir': Flags.string({ description: 'Directory of extra CA certificates (*.crt) for the registry' }),
+    'tls-verify': tlsVerifyFlag,
+    creds: credsFlag,
+    authfile: authfileFlag,
+    'cert-dir': certDirFlag,
   };
 
   async run(): Promise<void> {

@@ -3,6 +3,7 @@ import { TspodCommand } from '../cli/base.js';
 import { parseCreds } from '../core/auth-file.js';
 import { progressFor } from '../core/progress.js';
 import { pushImages } from '../core/push.js';
+import { authfileFlag, certDirFlag, credsFlag, tlsVerifyFlag } from '../cli/registry-flags.js';
 
 export default class Push extends TspodCommand {
   static override description = [
@@ -30,10 +31,10 @@ export default class Push extends TspodCommand {
     format: Flags.option({ options: ['oci', 'v2s2'] as const, description: 'Manifest format at the destination (default: the stored one)' })(),
     'compression-format': Flags.option({ options: ['gzip', 'zstd'] as const, description: 'Layer compression at the destination (default: as stored)' })(),
     digestfile: Flags.string({ description: 'Write the digest of the pushed manifest to this file' }),
-    'tls-verify': Flags.boolean({ description: 'Require HTTPS and verify certificates', default: true, allowNo: true }),
-    creds: Flags.string({ description: 'Credentials USERNAME:PASSWORD for the registry' }),
-    authfile: Flags.string({ description: 'Path of the authentication file' }),
-    'cert-dir': Flags.string({ description: 'Directory of extra CA certificates (*.crt) for the registry' }),
+    'tls-verify': tlsVerifyFlag,
+    creds: credsFlag,
+    authfile: authfileFlag,
+    'cert-dir': certDirFlag,
   };
 
   async run(): Promise<void> {

@@ -3,6 +3,7 @@ import { TspodCommand } from '../cli/base.js';
 import { ellipsis } from '../core/humanize.js';
 import { DEFAULT_SEARCH_LIMIT, listRepositoryTags, searchImages, type SearchOptions, type SearchReport } from '../core/search.js';
 import { renderFormat } from '../core/template/index.js';
+import { authfileFlag, certDirFlag, tlsVerifyFlag } from '../cli/registry-flags.js';
 
 const HEADERS = {
   Index: 'INDEX',
@@ -44,9 +45,9 @@ export default class Search extends TspodCommand {
     }),
     'no-trunc': Flags.boolean({ description: "Don't truncate descriptions" }),
     'list-tags': Flags.boolean({ description: 'List the tags of the repository TERM names instead (NAME TAG)' }),
-    'tls-verify': Flags.boolean({ description: 'Require HTTPS and verify certificates', default: true, allowNo: true }),
-    authfile: Flags.string({ description: 'Path of the authentication file' }),
-    'cert-dir': Flags.string({ description: 'Directory of extra CA certificates (*.crt) for the registry' }),
+    'tls-verify': tlsVerifyFlag,
+    authfile: authfileFlag,
+    'cert-dir': certDirFlag,
   };
 
   async run(): Promise<void> {
