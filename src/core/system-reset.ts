@@ -11,6 +11,7 @@ import { removeContainers } from './containers/control.js';
 import { syncContainers } from './containers/exit.js';
 import { removeTree } from '../namespaces/extract.js';
 import { stopUserNamespace } from '../namespaces/userns.js';
+import { waitForConmons } from '../namespaces/conmon.js';
 
 /** The store lock (held while the root is emptied) and the pause process's pid file and lock. */
 const KEEP_UNTIL_LAST = /^(store\.lock|pause\.pid|pause\.lock)/;
@@ -26,6 +27,8 @@ function entries(dir: string): string[] {
 export async function resetSystem(engine: Engine): Promise<void> {
   const containers = await syncContainers(engine);
   await removeContainers(engine, containers.map((c) => c.id), { force: true, volumes: true });
+  // Their conmons still run `container cleanup`, which would recreate the store just emptied.
+  await waitForConmons(containers.map((c) => c.state.conmonPid));
   const ns = await engine.namespace();
   const { root, runroot } = engine.paths;
   const doomed = (dir: string) => entries(dir).filter((p) => !KEEP_UNTIL_LAST.test(path.basename(p)));

@@ -8,9 +8,10 @@
  * runs the exit command. It forks itself away from its parent, so the container outlives tspod.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { changeNotifier } from '../core/change-notifier.js';
 import { EXIT_CANNOT_INVOKE, EXIT_ENGINE, EXIT_NOT_FOUND, TspodError } from '../core/errors.js';
 import { prerequisiteError } from '../core/prerequisites.js';
@@ -247,7 +248,7 @@ export async function waitForExit(runDir: string, id: string, opts: { conmonPid?
       const code = await readExitCode(runDir, id);
       if (code !== undefined) return code;
       opts.signal?.throwIfAborted();
-      if (opts.conmonPid !== undefined && !(await isConmon(opts.conmonPid))) {
+      if (opts.conmonPid !== undefined && !conmonAlive(opts.conmonPid)) {
         const late = await readExitCode(runDir, id);
         if (late !== undefined) return late;
         throw new TspodError(`conmon of container ${id} exited without recording the container's exit code`);
@@ -259,16 +260,27 @@ export async function waitForExit(runDir: string, id: string, opts: { conmonPid?
   }
 }
 
-/** Whether pid is (still) a conmon process: a pid reused by something else counts as gone. */
-async function isConmon(pid: number): Promise<boolean> {
+/**
+ * Whether conmon `pid` still runs. Its pid may belong to another process by now (after a reboot
+ * surely): only a live process named conmon counts; a zombie has exited.
+ */
+export function conmonAlive(pid: number): boolean {
+  if (pid <= 0) return false;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm is in parentheses, the state follows it; a zombie has exited
-    const match = /^\d+ \((.*)\) (\S)/.exec(stat);
+    const match = /^\d+ \((.*)\) (\S)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return match !== null && match[1] === 'conmon' && match[2] !== 'Z';
   } catch {
     return false;
   }
+}
+
+/**
+ * Waits until none of these conmons runs. conmon waits for its exit command (`container
+ * cleanup`), so after this no cleanup of theirs can touch the store any more.
+ */
+export async function waitForConmons(pids: number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(conmonAlive) && Date.now() < deadline) await delay(50);
 }
 
 /**

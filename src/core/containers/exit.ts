@@ -4,10 +4,9 @@
  * (conmon's exit command `tspod container cleanup`, a foreground run, stop, ps); it is
  * idempotent and runs under the store lock.
  */
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { ContainerRecord, ContainersState } from '../../store/container-store.js';
-import { readExitCode } from '../../namespaces/conmon.js';
+import { conmonAlive, readExitCode } from '../../namespaces/conmon.js';
 import { unmount } from '../../namespaces/mounts.js';
 import { detachNetwork } from '../../namespaces/network.js';
 import { runtimeDelete } from '../../namespaces/oci-runtime.js';
@@ -16,20 +15,6 @@ import { isActive, requireContainer } from './lookup.js';
 import { startContainer } from './start.js';
 import { runtimeContext } from './runtime-context.js';
 import { containerEvent, recordEvent } from '../events.js';
-
-/**
- * Whether conmon `pid` still runs. Its pid may belong to another process by now (after a reboot
- * surely): only a live process named conmon counts.
- */
-function conmonAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    const match = /^\d+ \((.*)\) (\S)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return match !== null && match[1] === 'conmon' && match[2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Whether an active container's process has ended (its exit file exists or its monitor died). */
 export async function hasExited(engine: Engine, c: ContainerRecord): Promise<boolean> {
