@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
-import { stopContainer } from '../core/containers/control.js';
-import { forEachInput } from '../core/errors.js';
+import { stopContainers } from '../core/containers/control.js';
 
 export default class Stop extends TspodCommand {
   static override description = 'Stop one or more running containers (the stop signal, then SIGKILL after the timeout)';
@@ -15,9 +14,6 @@ export default class Stop extends TspodCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Stop);
     const engine = await this.engine(flags);
-    await forEachInput(argv as string[], async (name) => {
-      await stopContainer(engine, name, flags.time);
-      this.log(name);
-    });
+    await stopContainers(engine, argv as string[], flags.time, (name) => this.log(name));
   }
 }

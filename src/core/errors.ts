@@ -45,13 +45,25 @@ export function isTspodError(e: unknown): e is TspodError {
 export async function forEachInput(inputs: string[], fn: (input: string) => Promise<void>): Promise<void> {
   const errors: TspodError[] = [];
   for (const input of inputs) {
-    try {
-      await fn(input);
-    } catch (e) {
-      if (!isTspodError(e)) throw e;
-      errors.push(e);
-    }
+    const error = await failureOf(() => fn(input));
+    if (error) errors.push(error);
   }
+  throwCollected(errors);
+}
+
+/** The user error `fn` fails with, if any; anything else is a bug and propagates. */
+export async function failureOf(fn: () => Promise<unknown>): Promise<TspodError | undefined> {
+  try {
+    await fn();
+    return undefined;
+  } catch (e) {
+    if (!isTspodError(e)) throw e;
+    return e;
+  }
+}
+
+/** Throws the user errors of several inputs together, as forEachInput does; nothing if none. */
+export function throwCollected(errors: TspodError[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length) throw new MultiError(errors, Math.max(...errors.map((e) => e.exitCode)));
 }

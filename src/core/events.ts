@@ -3,7 +3,7 @@
  * actions are Docker's (create, start, die, stop, kill, pause, unpause, destroy, exec_start,
  * pull, push, tag, untag, delete, commit, import, save, load, ...).
  */
-import { appendEventLine } from '../store/events-log.js';
+import { appendEventLines } from '../store/events-log.js';
 import type { ContainerRecord } from '../store/container-store.js';
 import type { Engine } from './engine.js';
 
@@ -49,10 +49,23 @@ export function isoToNano(time: string): bigint | undefined {
  * work is done by then, and the log is a record, not a transaction.
  */
 export async function recordEvent(engine: Pick<Engine, 'paths'>, event: Omit<TspodEvent, 'time'>): Promise<void> {
+  await recordEvents(engine, [timed(event)]);
+}
+
+/** An event stamped now, to be recorded later with others (recordEvents). */
+export function timed(event: Omit<TspodEvent, 'time'>): TspodEvent {
+  return { time: nanoToIso(nowNano()), ...event };
+}
+
+/** Appends the events of a batch (each stamped when it happened) in one write, as recordEvent does one. */
+export async function recordEvents(engine: Pick<Engine, 'paths'>, events: TspodEvent[]): Promise<void> {
   try {
-    await appendEventLine(engine.paths, JSON.stringify({ time: nanoToIso(nowNano()), ...event }));
+    await appendEventLines(
+      engine.paths,
+      events.map((e) => JSON.stringify(e)),
+    );
   } catch {
-    // see above
+    // see recordEvent
   }
 }
 

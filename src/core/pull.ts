@@ -20,6 +20,7 @@ import { type ImageReference, formatReference, parseReference, repoName } from '
 import { type BlobDescriptor, type Credentials, type ResolvedImage, RegistryClient, parsePlatform, resolveImage } from './registry/index.js';
 import { hexOf } from '../store/image-store.js';
 import { PlainHttpMemory } from '../store/plain-http-memory.js';
+import { runLimited } from './run-limited.js';
 
 export interface RegistryAccessOptions {
   /** false: accept any certificate and plain HTTP */
@@ -143,26 +144,6 @@ async function downloadLayer(engine: Engine, source: Source, job: LayerJob, prog
     progress.layer(job.id, 'Failed');
     throw e;
   }
-}
-
-/** Runs jobs with at most `limit` in flight; the first failure stops new starts. */
-export async function runLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  const errors: unknown[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && errors.length === 0) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length) throw errors[0];
-  return results;
 }
 
 /** Removes staging dirs of pulls that were killed. */

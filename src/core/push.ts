@@ -18,7 +18,8 @@ import { recordEvent } from './events.js';
 import { requireImage } from './images.js';
 import { decompressor, zstdStream } from './compression.js';
 import type { Progress } from './progress.js';
-import { registryClient, runLimited, type RegistryAccessOptions } from './pull.js';
+import { registryClient, type RegistryAccessOptions } from './pull.js';
+import { runLimited } from './run-limited.js';
 import { candidateReferences, registryEntry } from './registries.js';
 import { type ImageReference, formatReference, parseReference, repoName, splitTaggedName } from './reference.js';
 import {

@@ -3,6 +3,7 @@
  * owners (which are subordinate ids on the host), and only there can they be removed again.
  */
 import { spawn } from 'node:child_process';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -69,16 +70,50 @@ function tarFailure(destDir: string, stderr: string, status: number | string): T
 
 /** rm -rf inside the namespace: files owned by subordinate ids cannot be removed outside it. */
 export async function removeTree(ns: NamespaceContext, dir: string): Promise<void> {
-  const target = path.resolve(dir);
-  if (target === '/') throw new Error('refusing to remove /');
-  const argv = ns.wrap(['rm', '-rf', '--one-file-system', '--', target]);
-  await new Promise<void>((resolve, reject) => {
+  const failed = await removeTrees(ns, [dir]);
+  if (failed.size) throw [...failed.values()][0];
+}
+
+/** Paths per rm: far below the kernel's argument limits, even for long store paths. */
+const RM_BATCH = 500;
+
+/**
+ * removeTree for several trees in one trip into the namespace per RM_BATCH of them (rm goes on
+ * after a failure); the trees (as given) that are still there afterwards, each with why.
+ */
+export async function removeTrees(ns: NamespaceContext, dirs: string[]): Promise<Map<string, TspodError>> {
+  const targets = dirs.map((d) => path.resolve(d));
+  if (targets.includes('/')) throw new Error('refusing to remove /');
+  const failed = new Map<string, TspodError>();
+  for (let i = 0; i < targets.length; i += RM_BATCH) {
+    const { code, stderr } = await runRm(ns, targets.slice(i, i + RM_BATCH));
+    if (code === 0) continue;
+    targets.slice(i, i + RM_BATCH).forEach((target, j) => {
+      if (gone(target)) return;
+      const own = stderr.split('\n').filter((l) => l.includes(`'${target}'`) || l.includes(`'${target}/`));
+      failed.set(dirs[i + j], new TspodError(`cannot remove ${target} (${oneLine((own.length ? own : [stderr]).join('\n')) || `rm exit status ${code}`})`));
+    });
+  }
+  return failed;
+}
+
+/** Only a sure "no such file" counts: a tree the host cannot look into may still be there. */
+function gone(target: string): boolean {
+  try {
+    lstatSync(target);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+function runRm(ns: NamespaceContext, targets: string[]): Promise<{ code: number | null; stderr: string }> {
+  const argv = ns.wrap(['rm', '-rf', '--one-file-system', '--', ...targets]);
+  return new Promise((resolve, reject) => {
     const rm = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: HELPER_PATH, LC_ALL: 'C' } });
     let stderr = '';
     rm.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     rm.once('error', reject);
-    rm.once('close', (code) =>
-      code === 0 ? resolve() : reject(new TspodError(`cannot remove ${target} (${oneLine(stderr) || `rm exit status ${code}`})`)),
-    );
+    rm.once('close', (code) => resolve({ code, stderr }));
   });
 }

@@ -4,6 +4,7 @@
  * user.overlay.* xattrs that extraction wrote), or fuse-overlayfs where the kernel refuses.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { TspodError } from '../core/errors.js';
 import { prerequisiteError } from '../core/prerequisites.js';
@@ -46,11 +47,75 @@ export async function mountOverlay(ns: NamespaceContext, dirs: OverlayDirs): Pro
 
 /** Unmounts; a path that is not mounted is fine (cleanup runs more than once). */
 export async function unmount(ns: NamespaceContext, merged: string): Promise<void> {
+  await unmountAll(ns, [merged]);
+}
+
+/**
+ * Unmounts those of `dirs` that are mounted, in one trip into the namespace (none when none
+ * is); what does not come off at once is detached lazily. Never fails: a rootfs still mounted
+ * keeps its container from being removed (mountsWithin), which reports it.
+ */
+export async function unmountAll(ns: NamespaceContext, dirs: string[]): Promise<void> {
+  const mounted = mountedOf(ns, dirs);
+  if (mounted.length === 0) return;
   try {
-    await inNamespace(ns, ['umount', merged]);
-  } catch (e) {
-    const stderr = String((e as { stderr?: string }).stderr ?? '');
-    if (/not mounted|no mount point|not found/i.test(stderr)) return;
-    await inNamespace(ns, ['umount', '-l', merged]).catch(() => undefined);
+    await inNamespace(ns, ['umount', ...mounted]);
+  } catch {
+    const left = mountedOf(ns, mounted);
+    if (left.length) await inNamespace(ns, ['umount', '-l', ...left]).catch(() => undefined);
   }
+}
+
+/**
+ * The mount points of the namespace's mount table (the pause process's, or ours as root and
+ * inside the namespace); undefined when it cannot be read.
+ */
+function mountPoints(ns: NamespaceContext): Set<string> | undefined {
+  let mountinfo: string;
+  try {
+    mountinfo = readFileSync(`/proc/${ns.pausePid ?? 'self'}/mountinfo`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const points = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    // Field 5, with octal escapes (\040 for a space).
+    const point = line.split(' ')[4];
+    if (point) points.add(point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+  }
+  return points;
+}
+
+/** Which of `dirs` are mount points (mount(8) records canonical paths); an unresolvable one, or any when the table cannot be read, counts as one: umount decides. */
+function mountedOf(ns: NamespaceContext, dirs: string[]): string[] {
+  const points = mountPoints(ns);
+  if (!points) return dirs;
+  return dirs.filter((dir) => {
+    try {
+      return points.has(realpathSync(dir));
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+  });
+}
+
+/**
+ * The first mount point at or below each of `dirs` that has one: a tree rm --one-file-system
+ * would remove only in part. Nothing known when the table cannot be read.
+ */
+export function mountsWithin(ns: NamespaceContext, dirs: string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  const points = [...(mountPoints(ns) ?? [])];
+  for (const dir of dirs) {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      real = dir;
+    }
+    const point = points.find((p) => p === real || p.startsWith(`${real}/`));
+    if (point) found.set(dir, point);
+  }
+  return found;
 }

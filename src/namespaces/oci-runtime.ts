@@ -108,8 +108,12 @@ export async function runtimeKill(rc: RuntimeContext, id: string, signal: number
   throw failure(rc, 'kill', id, result);
 }
 
-/** Removes the container from the runtime; a container the runtime does not know is no error. */
+/**
+ * Removes the container from the runtime; a container the runtime does not know is no error,
+ * and costs no trip into the namespace (cleanup runs more than once, rm cleans up again).
+ */
 export async function runtimeDelete(rc: RuntimeContext, id: string, opts: { force?: boolean } = {}): Promise<void> {
+  if (!(await known(rc, id))) return;
   const result = await run(rc, ['delete', ...(opts.force ? ['--force'] : []), id]);
   if (result.code === 0 || !(await known(rc, id))) return;
   throw failure(rc, 'delete', id, result);

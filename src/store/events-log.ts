@@ -2,7 +2,8 @@
  * The events log: RUNROOT/events/events.log, one JSON object a line, appended by the command that
  * caused the event (there is no daemon to ask). Once it passes its size limit it becomes
  * events.log.1, replacing the previous one, so the two files never hold much more than twice the
- * limit. Appends use O_APPEND: a line is one write(2), so concurrent writers do not interleave.
+ * limit. Appends use O_APPEND: a line (or a batch of lines) is one write(2), so concurrent writers do
+ * not interleave.
  */
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
@@ -35,10 +36,12 @@ function sizeOf(file: string): number {
   }
 }
 
-export async function appendEventLine(paths: StorePaths, line: string): Promise<void> {
+/** Appends lines in one write(2): a batch's events stay together, whoever else appends. */
+export async function appendEventLines(paths: StorePaths, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
   const { current, rotated } = eventsLogFiles(paths);
   mkdirSync(path.dirname(current), { recursive: true, mode: 0o700 });
-  appendFileSync(current, `${line}\n`, { mode: 0o600 });
+  appendFileSync(current, lines.map((line) => `${line}\n`).join(''), { mode: 0o600 });
   const limit = eventsMaxBytes();
   if (sizeOf(current) <= limit) return;
   // Rare: the lock keeps two writers from rotating twice (the second would drop the first's file).
