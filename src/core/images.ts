@@ -11,6 +11,7 @@ import { removeTree } from '../namespaces/extract.js';
 import { readImageConfig } from './image-view.js';
 import { matchesPruneFilter, needsLabels, parsePruneFilters } from './prune-filters.js';
 import { recordEvent } from './events.js';
+import { parseManifest } from './registry/manifest.js';
 
 /** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
 export const EXIT_NO_SUCH_IMAGE = 1;
@@ -185,7 +186,11 @@ function collectGarbage(engine: Engine, state: StoreState, before: ImageRecord[]
   const usedLayers = new Set(state.images.flatMap((i) => i.layers));
   const usedBlobs = new Set(state.images.flatMap((i) => [i.id, i.manifestDigest]));
   const retired: string[] = [];
-  for (const gone of before.filter((i) => !state.images.includes(i))) {
+  const goneImages = before.filter((i) => !state.images.includes(i));
+  const extraBlobs = new Set(goneImages.flatMap((i) => extraLayerBlobs(engine, state, i)));
+  if (extraBlobs.size > 0) for (const image of state.images) for (const digest of extraLayerBlobs(engine, state, image)) extraBlobs.delete(digest);
+  for (const digest of extraBlobs) retired.push(...retireBlob(engine, digest));
+  for (const gone of goneImages) {
     for (const digest of new Set([gone.id, gone.manifestDigest])) {
       if (!usedBlobs.has(digest)) retired.push(...retireBlob(engine, digest));
     }
@@ -201,6 +206,22 @@ function collectGarbage(engine: Engine, state: StoreState, before: ImageRecord[]
   }
   state.layers = keep;
   return retired;
+}
+
+/**
+ * The blobs an image's manifest names for layers the store keeps under another blob (the layer
+ * came with another image first, compressed otherwise): only the images naming them keep them.
+ */
+function extraLayerBlobs(engine: Engine, state: StoreState, image: ImageRecord): string[] {
+  let parsed;
+  try {
+    parsed = parseManifest(engine.store.readBlob(image.manifestDigest), image.manifestMediaType, image.id);
+  } catch {
+    return [];
+  }
+  if (parsed.kind !== 'manifest') return [];
+  const recorded = new Set(state.layers.map((l) => l.digest));
+  return parsed.manifest.layers.map((l) => l.digest).filter((d) => !recorded.has(d));
 }
 
 function retireBlob(engine: Engine, digest: string): string[] {
