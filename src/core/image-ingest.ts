@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { decompressor } from './compression.js';
 import type { Engine } from './engine.js';
 import { TspodError } from './errors.js';
-import { assignName } from './images.js';
+import { assignName, recordMovedNames, type MovedName } from './images.js';
 import type { ImageConfig } from './image-view.js';
 import { sanitizeLayer } from './layer-sanitize.js';
 import { MediaType, digestOf, digestingStream, layerCompression, verifyingStream, type DigestingStream, type LayerCompression } from './registry/index.js';
@@ -135,14 +135,16 @@ export interface NewImage {
 }
 
 /**
- * Moves staged layers and blobs into place and records the image, all under the lock. Returns
- * the record and staging dirs left over (a layer another process committed first) for deletion.
+ * Moves staged layers and blobs into place and records the image, all under the lock (an image
+ * that loses a name to it gets its untag event). Returns the record and staging dirs left over
+ * (a layer another process committed first) for deletion.
  */
 export async function commitImage(engine: Engine, c: NewImage): Promise<{ image: ImageRecord; leftovers: string[] }> {
   const { store } = engine;
   const leftovers: string[] = [];
   const id = digestOf(c.configBytes);
   const manifestDigest = digestOf(c.manifestBytes);
+  const moved: MovedName[] = [];
   const image = await store.update((state) => {
     // Every blob the manifest names is kept, also where the layer came from another blob first.
     for (const { staging, digest } of [...c.staged.map((s) => ({ staging: s.staging, digest: s.layer.digest })), ...(c.blobs ?? [])]) {
@@ -181,10 +183,11 @@ export async function commitImage(engine: Engine, c: NewImage): Promise<{ image:
       } satisfies ImageRecord;
       state.images.push(record);
     }
-    for (const name of c.names) assignName(state, record, name);
+    for (const name of c.names) moved.push(...assignName(state, record, name));
     for (const digestName of c.digestNames) if (!record.digests.includes(digestName)) record.digests.push(digestName);
     return record;
   });
+  await recordMovedNames(engine, moved);
   return { image, leftovers };
 }
 

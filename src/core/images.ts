@@ -80,12 +80,28 @@ export function shortId(digest: string): string {
   return hexOf(digest).slice(0, 12);
 }
 
-/** Gives `name` to `image`, taking it away from whichever image had it. */
-export function assignName(state: StoreState, image: ImageRecord, name: string): void {
+/** A name taken away from an image by giving it to another. */
+export interface MovedName {
+  /** the image that lost it */
+  id: string;
+  name: string;
+}
+
+/** Gives `name` to `image`, taking it away from whichever image had it (returned). */
+export function assignName(state: StoreState, image: ImageRecord, name: string): MovedName[] {
+  const moved: MovedName[] = [];
   for (const other of state.images) {
-    if (other !== image) other.names = other.names.filter((n) => n !== name);
+    if (other === image || !other.names.includes(name)) continue;
+    other.names = other.names.filter((n) => n !== name);
+    moved.push({ id: other.id, name });
   }
   if (!image.names.includes(name)) image.names.push(name);
+  return moved;
+}
+
+/** Docker's untag event for each name that moved to another image (tag, pull, load, commit, import). */
+export async function recordMovedNames(engine: Engine, moved: MovedName[]): Promise<void> {
+  for (const { id, name } of moved) await recordEvent(engine, { type: 'image', action: 'untag', id, name: displayName(name) });
 }
 
 /** The stored name a new name given by the user means (tag, commit, import): NAME[:TAG], no digest. */
@@ -97,11 +113,11 @@ export function newImageName(input: string): string {
 
 export async function tagImage(engine: Engine, source: string, targets: string[]): Promise<void> {
   const newNames = targets.map(newImageName);
-  const id = await engine.store.update((state) => {
+  const { id, moved } = await engine.store.update((state) => {
     const { image } = requireImage(engine, state, source);
-    for (const name of newNames) assignName(state, image, name);
-    return image.id;
+    return { id: image.id, moved: newNames.flatMap((name) => assignName(state, image, name)) };
   });
+  await recordMovedNames(engine, moved);
   for (const name of newNames) await recordEvent(engine, { type: 'image', action: 'tag', id, name: displayName(name) });
 }
 
