@@ -35,10 +35,7 @@ export async function runExec(engine: () => Promise<Engine>, flags: ExecFlags, c
   if (command.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
   // Loaded only then: the attach module brings a native addon exec has no other use for.
   if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
-  if (flags.detach && flags.tty) {
-    throw new TspodError('exec -d -t is not supported', 'a detached terminal needs a monitor to hold it, which tspod exec does not start; drop -t');
-  }
-  if (flags.tty && flags.interactive && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
+  if (flags.tty && flags.interactive && !flags.detach && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
   return execContainer(await engine(), container, {
     command,
     env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),
@@ -55,7 +52,7 @@ export default class Exec extends TspodCommand {
   static override description = [
     'Run a command in a running container',
     "The command joins the container's namespaces and root filesystem, with the container's environment, user, working directory and capabilities unless changed here, and tspod exits with the command's code (126: it cannot be invoked, 127: it is not found).",
-    'tspod runs it without a monitor: with -t the OCI runtime relays the terminal itself, so there is no detaching (--detach-keys is accepted for compatibility, and the keys reach the command); -d discards the output and cannot be combined with -t.',
+    'tspod runs it without a monitor: with -t the OCI runtime relays the terminal itself, so there is no detaching (--detach-keys is accepted for compatibility, and the keys reach the command). -d discards the output; with -d -t the command gets a terminal that conmon holds until the command exits.',
   ].join('\n\n');
   static override examples = ['<%= config.bin %> exec -it web sh', '<%= config.bin %> exec -u 0 -w /tmp -e DEBUG=1 web env'];
   static override aliases = ['container:exec'];

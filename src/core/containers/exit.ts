@@ -69,7 +69,7 @@ export async function finalizeAll(engine: Engine, state: ContainersState, cs: Co
     c.state.mounted = false;
     const failure = deleteFailures[i];
     if (failure) outcomes.set(c.id, failure);
-    else if (c.config.autoRemove) autoRemoved.push(c);
+    else if (c.config.autoRemove && !c.state.restarting) autoRemoved.push(c);
     else outcomes.set(c.id, restartWanted(c) ? 'restart' : 'none');
   });
   const notRemoved = await removeAll(engine, state, autoRemoved, events);
