@@ -117,6 +117,24 @@ test('image events: pull, tag, untag, delete (rmi), each once', async () => {
   ]);
 });
 
+test('a tag moved to another image (tag, commit) is an untag of the image that had it', async () => {
+  const busybox = (await ok(['inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+  await ok(['run', '--name', 'to-commit', 'busybox', 'sh', '-c', 'echo changed > /changed']);
+  const since = (Date.now() / 1000).toFixed(3);
+  await ok(['tag', 'busybox', 'moving:1']);
+  const committed = (await ok(['commit', 'to-commit', 'moving:1'])).trim();
+  await ok(['tag', 'busybox', 'moving:1']);
+  const events = (await ok(['events', '--since', since, '--until', '0s', '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.ID}}'])).trim().split('\n');
+  assert.equal(events, [
+    `tag moving:1 ${busybox}`,
+    `untag moving:1 ${busybox}`,
+    `untag moving:1 ${committed}`,
+    `tag moving:1 ${busybox}`,
+  ]);
+  await ok(['rm', 'to-commit']);
+  await ok(['rmi', committed, 'moving:1']);
+});
+
 test('the default line is Docker\'s; --format: a Go template over Docker\'s and Podman\'s fields, json as Docker\'s messages', async () => {
   const id = (await ok(['create', '--name', 'fmt', '--label', 'team=blue', 'busybox', 'true'])).trim();
   const [line] = await past('--filter', 'container=fmt');

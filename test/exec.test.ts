@@ -6,7 +6,7 @@
  * with -t (tmux), the exec_start event, and bad input: no such container, not running (created,
  * exited), a missing command and bad flags, one line each and exit 125.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -153,6 +153,27 @@ test('-d returns while the command still runs in the container, and prints nothi
   assertOneError(await exec(['-d', 'c', 'no-such-command']), /no-such-command.*not found/, 127);
 });
 
+test('-d -t and -dit: the command runs detached on a terminal that outlives tspod, until it exits; failures as without -t', async () => {
+  for (const flags of [['-d', '-t'], ['-dit']]) {
+    const marker = `/tty${flags.length}`;
+    assertOk(await exec([...flags, 'c', 'sh', '-c', `tty > ${marker}.name; echo $$ > ${marker}.pid; sleep 300`]), `exec ${flags.join(' ')}`);
+    const name = await until('the detached command wrote its terminal', async () => {
+      const read = await exec(['c', 'cat', `${marker}.name`]);
+      return read.code === 0 && read.stdout !== '' ? read.stdout.trim() : undefined;
+    }, 30_000);
+    assert.match(name, /^\/dev\/pts\/\d+$/, `${flags.join(' ')}: a terminal`);
+    const pid = (await env.ok(['exec', 'c', 'cat', `${marker}.pid`])).trim();
+    // tspod has exited: the command still runs, on its terminal.
+    assert.is((await env.ok(['exec', 'c', 'readlink', `/proc/${pid}/fd/0`])).trim(), name);
+    await env.ok(['exec', 'c', 'kill', pid]);
+  }
+  // The monitor's directory goes once its command has exited.
+  const runDir = path.join(env.store.runroot, 'containers', (await env.ok(['inspect', '-f', '{{.Id}}', 'c'])).trim());
+  await until('the detached commands\' monitors cleaned up', () => (readdirSync(runDir).some((f) => f.startsWith('exec-')) ? undefined : true), 30_000);
+  assertOneError(await exec(['-dt', 'c', 'no-such-command']), /no-such-command.*not found/, 127);
+  assert.equal(readdirSync(runDir).filter((f) => f.startsWith('exec-')), [], 'a failed exec leaves nothing');
+});
+
 test('exec_start is recorded in the events log with the command', async () => {
   await env.ok(['exec', 'c', 'echo', 'event-marker']);
   const log = readFileSync(path.join(env.store.runroot, 'events', 'events.log'), 'utf8');
@@ -171,7 +192,6 @@ test('bad input is one line and 125, and changes nothing: no such container, not
   assertOneError(await exec(['exited', 'true']), /container exited is not running \(exited\).*tspod start exited/);
   assertOneError(await exec(['c']), /requires at least 2 arguments/);
   assertOneError(await exec(['--no-such-flag', 'c', 'true']), /no-such-flag/);
-  assertOneError(await exec(['-d', '-t', 'c', 'true']), /-d -t/);
   assertOneError(await exec(['--detach-keys', 'ctrl-', 'c', 'true']), /detach keys/);
   assertOneError(await exec(['-it', 'c', 'true']), /not a TTY/);
   // Flags after the container belong to the command.

@@ -126,6 +126,20 @@ test('restart (-t 1): a new process and StartedAt, running again, RestartCount u
   await ok(['rm', '-f', 'again']);
 });
 
+test('restart of an --rm container keeps it (a restart is no exit), running again; a real exit still removes it', async () => {
+  const id = await runReady('rm-again', noting('TERM'), ['--rm']);
+  const [pid, conmonPid] = (await inspect('rm-again', '{{.State.Pid}} {{.State.ConmonPid}}')).split(' ');
+  assert.is(await ok(['restart', '-t', '1', 'rm-again']), 'rm-again\n');
+  assert.is(await inspect('rm-again', '{{.State.Status}} {{.Id}}'), `running ${id}`);
+  assert.is.not(await inspect('rm-again', '{{.State.Pid}}'), pid);
+  // The first run's conmon waits for its exit command (container cleanup): once it is gone, the
+  // cleanup has had its say, and the container is still there.
+  await until('the first run\'s conmon is gone', async () => (existsSync(`/proc/${conmonPid}`) ? undefined : true));
+  assert.is((await ok(['ps', '-a', '--filter', 'name=rm-again', '--format', '{{.Status}}'])).split(' ')[0], 'Up');
+  await ok(['stop', '-t', '1', 'rm-again']);
+  await until('--rm removed it after the stop', async () => (containersJson().includes(id) ? undefined : true));
+});
+
 test('rm: a running container without -f is exit 2 and one line, nothing changed; -f removes it; several with one missing; -v; -a', async () => {
   const [runningId] = await Promise.all([runReady('busy', noting('TERM')), ok(['run', '--name', 'done1', 'busybox', 'true']), ok(['create', '--name', 'fresh', 'busybox'])]);
   const pid = await inspect('busy', '{{.State.Pid}}');

@@ -3,7 +3,7 @@
  * layers shared between images, concurrent pulls, extraction (owners, modes, xattrs, whiteouts,
  * the merged overlay view), hostile layers, and a user without subordinate ids.
  */
-import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -180,6 +180,41 @@ test('three concurrent pulls of one image into one store all succeed and leave o
   const blobs = [env.multilayer.configDigest, env.multilayer.manifestDigest, ...env.multilayer.layers.map((l) => l.digest)].map(hex).sort();
   assert.equal(snap.blobs, blobs);
   assert.equal(await mergedViewProblems(store, state.images[0]!.layers.map((d) => path.join(store.root, 'layers', hex(d), 'diff'))), []);
+});
+
+test('a layer present from another blob (gzip, then zstd): the second blob is stored too, not extracted again; save, push and rmi keep it right', async () => {
+  const store = newStore();
+  const content = await tarball([{ name: 'same/', type: 'directory' }, { name: 'same/file', content: 'one content, two compressions\n' }]);
+  const images = (['gzip', 'zstd'] as const).map((compression) => buildImage({ config: { Cmd: ['sh'] }, layers: [{ layer: layerFromTar(content, compression), createdBy: `ADD ${compression}` }] }));
+  const [gzipped, zstded] = images as [FixtureImage, FixtureImage];
+  await pushImage({ url: env.registry.url }, 'same/gzip', 'latest', gzipped);
+  await pushImage({ url: env.registry.url }, 'same/zstd', 'latest', zstded);
+  assertOk(await store.tspod(['pull', `${env.registry.host}/same/gzip`]), 'pull the gzip image');
+  assertOk(await store.tspod(['pull', `${env.registry.host}/same/zstd`]), 'pull the zstd image');
+  const zstdBlob = zstded.layers[0]!.digest;
+  const snap = snapshot(store);
+  assert.ok(snap.blobs.includes(hex(zstdBlob)), 'the zstd blob is in the store');
+  assert.equal(snap.layers, [hex(zstded.layers[0]!.diffId)], 'one layer, extracted once');
+  assert.equal(snap.tmp, []);
+  assert.equal(readState(store).layers.map((l) => l.digest), [gzipped.layers[0]!.digest], 'the layer keeps the blob it was extracted from');
+
+  // save: the stored manifest as it is, digest and all.
+  const dir = path.join(store.root, '..', 'saved-zstd');
+  assertOk(await store.tspod(['save', '--format', 'oci-dir', '-o', dir, `${env.registry.host}/same/zstd`]), 'save');
+  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  assert.equal(index.manifests.map((m) => m.digest), [zstded.manifestDigest]);
+  assert.ok(existsSync(path.join(dir, 'blobs', 'sha256', hex(zstdBlob))), 'the zstd blob is saved');
+  // push: the same manifest and blob, so the same digest.
+  const pushed = await store.tspod(['push', `${env.registry.host}/same/zstd`, `${env.registry.host}/copy/zstd:latest`]);
+  assertOk(pushed, 'push');
+  assert.match(pushed.stderr + pushed.stdout, new RegExp(`latest: digest: ${zstded.manifestDigest} `));
+
+  // rmi: the zstd blob goes with the last image naming it; the layer stays for the gzip image.
+  assertOk(await store.tspod(['rmi', `${env.registry.host}/same/zstd`]), 'rmi');
+  const after = snapshot(store);
+  assert.not.ok(after.blobs.includes(hex(zstdBlob)), 'the zstd blob is gone');
+  assert.ok(after.blobs.includes(hex(gzipped.layers[0]!.digest)), 'the gzip blob stays');
+  assert.equal(after.layers, [hex(gzipped.layers[0]!.diffId)]);
 });
 
 // Only an unprivileged user needs subordinate ids (as root there is no user namespace).

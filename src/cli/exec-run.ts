@@ -25,10 +25,7 @@ export async function runExec(engine: () => Promise<Engine>, flags: ExecFlags, c
   if (command.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
   // Loaded only then: the attach module brings a native addon exec has no other use for.
   if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
-  if (flags.detach && flags.tty) {
-    throw new TspodError('exec -d -t is not supported', 'a detached terminal needs a monitor to hold it, which tspod exec does not start; drop -t');
-  }
-  if (flags.tty && flags.interactive && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
+  if (flags.tty && flags.interactive && !flags.detach && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
   return execContainer(await engine(), container, {
     command,
     env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),

@@ -18,7 +18,7 @@ export default class Exec extends TspodCommand {
   static override description = [
     'Run a command in a running container',
     "The command joins the container's namespaces and root filesystem, with the container's environment, user, working directory and capabilities unless changed here, and tspod exits with the command's code (126: it cannot be invoked, 127: it is not found).",
-    'tspod runs it without a monitor: with -t the OCI runtime relays the terminal itself, so there is no detaching (--detach-keys is accepted for compatibility, and the keys reach the command); -d discards the output and cannot be combined with -t.',
+    'tspod runs it without a monitor: with -t the OCI runtime relays the terminal itself, so there is no detaching (--detach-keys is accepted for compatibility, and the keys reach the command). -d discards the output; with -d -t the command gets a terminal that conmon holds until the command exits.',
   ].join('\n\n');
   static override examples = ['<%= config.bin %> exec -it web sh', '<%= config.bin %> exec -u 0 -w /tmp -e DEBUG=1 web env'];
   static override aliases = ['container:exec'];

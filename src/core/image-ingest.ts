@@ -5,14 +5,14 @@
  * `commitImage` moves blobs and layers into place and records the image, all under the lock.
  * Digests given by the source are verified; missing ones are computed.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressor } from './compression.js';
 import type { Engine } from './engine.js';
 import { TspodError } from './errors.js';
-import { assignName } from './images.js';
+import { assignName, recordMovedNames, type MovedName } from './images.js';
 import type { ImageConfig } from './image-view.js';
 import { sanitizeLayer } from './layer-sanitize.js';
 import { MediaType, digestOf, digestingStream, layerCompression, verifyingStream, type DigestingStream, type LayerCompression } from './registry/index.js';
@@ -92,7 +92,28 @@ export async function stageLayer(engine: Engine, input: LayerInput): Promise<Sta
   }
 }
 
-export async function discardStaged(engine: Engine, staged: StagedLayer[]): Promise<void> {
+/** A blob alone, verified into `staging` (staging/blob): its layer is in the store already. */
+export interface StagedBlob {
+  staging: string;
+  digest: string;
+}
+
+/**
+ * Stores the bytes of a blob whose layer is extracted already, from another blob (the same
+ * content compressed otherwise): no extraction, only the digest and size verified.
+ */
+export async function stageBlob(engine: Engine, input: { stream: () => Promise<Readable>; digest: string; size?: number }): Promise<StagedBlob> {
+  const staging = engine.store.makeTempDir();
+  try {
+    await pipeline(await input.stream(), verifyingStream(input.digest, input.size), createWriteStream(path.join(staging, 'blob')));
+    return { staging, digest: input.digest };
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export async function discardStaged(engine: Engine, staged: Array<StagedLayer | StagedBlob>): Promise<void> {
   const ns = await engine.namespace();
   await Promise.all(staged.map((s) => removeTree(ns, s.staging).catch(() => undefined)));
 }
@@ -105,6 +126,8 @@ export interface NewImage {
   /** the image's layers, base first: staged now or already in the store */
   layers: Array<Pick<LayerRecord, 'diffID' | 'digest'>>;
   staged: StagedLayer[];
+  /** blobs the manifest names for layers the store has extracted from other blobs */
+  blobs?: StagedBlob[];
   /** fully qualified tagged names to assign, taken from any image that had them */
   names: string[];
   /** fully qualified digested names (repo@manifest-digest) */
@@ -112,15 +135,22 @@ export interface NewImage {
 }
 
 /**
- * Moves staged layers and blobs into place and records the image, all under the lock. Returns
- * the record and staging dirs left over (a layer another process committed first) for deletion.
+ * Moves staged layers and blobs into place and records the image, all under the lock (an image
+ * that loses a name to it gets its untag event). Returns the record and staging dirs left over
+ * (a layer another process committed first) for deletion.
  */
 export async function commitImage(engine: Engine, c: NewImage): Promise<{ image: ImageRecord; leftovers: string[] }> {
   const { store } = engine;
   const leftovers: string[] = [];
   const id = digestOf(c.configBytes);
   const manifestDigest = digestOf(c.manifestBytes);
+  const moved: MovedName[] = [];
   const image = await store.update((state) => {
+    // Every blob the manifest names is kept, also where the layer came from another blob first.
+    for (const { staging, digest } of [...c.staged.map((s) => ({ staging: s.staging, digest: s.layer.digest })), ...(c.blobs ?? [])]) {
+      if (!store.hasBlob(digest)) renameSync(path.join(staging, 'blob'), store.blobPath(digest));
+    }
+    for (const { staging } of c.blobs ?? []) leftovers.push(staging);
     for (const { layer, staging } of c.staged) {
       if (store.hasLayer(state, layer.diffID)) {
         leftovers.push(staging);
@@ -128,7 +158,6 @@ export async function commitImage(engine: Engine, c: NewImage): Promise<{ image:
       }
       const home = store.layerHome(layer.diffID);
       if (existsSync(home)) leftovers.push(store.retire(home));
-      if (!store.hasBlob(layer.digest)) renameSync(path.join(staging, 'blob'), store.blobPath(layer.digest));
       renameSync(staging, home);
       state.layers = state.layers.filter((l) => l.diffID !== layer.diffID);
       state.layers.push(layer);
@@ -154,10 +183,11 @@ export async function commitImage(engine: Engine, c: NewImage): Promise<{ image:
       } satisfies ImageRecord;
       state.images.push(record);
     }
-    for (const name of c.names) assignName(state, record, name);
+    for (const name of c.names) moved.push(...assignName(state, record, name));
     for (const digestName of c.digestNames) if (!record.digests.includes(digestName)) record.digests.push(digestName);
     return record;
   });
+  await recordMovedNames(engine, moved);
   return { image, leftovers };
 }
 

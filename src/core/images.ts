@@ -11,6 +11,7 @@ import { removeTree } from '../namespaces/extract.js';
 import { readImageConfig } from './image-view.js';
 import { matchesPruneFilter, needsLabels, parsePruneFilters } from './prune-filters.js';
 import { recordEvent } from './events.js';
+import { parseManifest } from './registry/manifest.js';
 
 /** Podman's exit codes for rmi: 1 no such image, 2 image in use (other commands: 125). */
 export const EXIT_NO_SUCH_IMAGE = 1;
@@ -79,12 +80,28 @@ export function shortId(digest: string): string {
   return hexOf(digest).slice(0, 12);
 }
 
-/** Gives `name` to `image`, taking it away from whichever image had it. */
-export function assignName(state: StoreState, image: ImageRecord, name: string): void {
+/** A name taken away from an image by giving it to another. */
+export interface MovedName {
+  /** the image that lost it */
+  id: string;
+  name: string;
+}
+
+/** Gives `name` to `image`, taking it away from whichever image had it (returned). */
+export function assignName(state: StoreState, image: ImageRecord, name: string): MovedName[] {
+  const moved: MovedName[] = [];
   for (const other of state.images) {
-    if (other !== image) other.names = other.names.filter((n) => n !== name);
+    if (other === image || !other.names.includes(name)) continue;
+    other.names = other.names.filter((n) => n !== name);
+    moved.push({ id: other.id, name });
   }
   if (!image.names.includes(name)) image.names.push(name);
+  return moved;
+}
+
+/** Docker's untag event for each name that moved to another image (tag, pull, load, commit, import). */
+export async function recordMovedNames(engine: Engine, moved: MovedName[]): Promise<void> {
+  for (const { id, name } of moved) await recordEvent(engine, { type: 'image', action: 'untag', id, name: displayName(name) });
 }
 
 /** The stored name a new name given by the user means (tag, commit, import): NAME[:TAG], no digest. */
@@ -96,11 +113,11 @@ export function newImageName(input: string): string {
 
 export async function tagImage(engine: Engine, source: string, targets: string[]): Promise<void> {
   const newNames = targets.map(newImageName);
-  const id = await engine.store.update((state) => {
+  const { id, moved } = await engine.store.update((state) => {
     const { image } = requireImage(engine, state, source);
-    for (const name of newNames) assignName(state, image, name);
-    return image.id;
+    return { id: image.id, moved: newNames.flatMap((name) => assignName(state, image, name)) };
   });
+  await recordMovedNames(engine, moved);
   for (const name of newNames) await recordEvent(engine, { type: 'image', action: 'tag', id, name: displayName(name) });
 }
 
@@ -185,7 +202,11 @@ function collectGarbage(engine: Engine, state: StoreState, before: ImageRecord[]
   const usedLayers = new Set(state.images.flatMap((i) => i.layers));
   const usedBlobs = new Set(state.images.flatMap((i) => [i.id, i.manifestDigest]));
   const retired: string[] = [];
-  for (const gone of before.filter((i) => !state.images.includes(i))) {
+  const goneImages = before.filter((i) => !state.images.includes(i));
+  const extraBlobs = new Set(goneImages.flatMap((i) => extraLayerBlobs(engine, state, i)));
+  if (extraBlobs.size > 0) for (const image of state.images) for (const digest of extraLayerBlobs(engine, state, image)) extraBlobs.delete(digest);
+  for (const digest of extraBlobs) retired.push(...retireBlob(engine, digest));
+  for (const gone of goneImages) {
     for (const digest of new Set([gone.id, gone.manifestDigest])) {
       if (!usedBlobs.has(digest)) retired.push(...retireBlob(engine, digest));
     }
@@ -201,6 +222,22 @@ function collectGarbage(engine: Engine, state: StoreState, before: ImageRecord[]
   }
   state.layers = keep;
   return retired;
+}
+
+/**
+ * The blobs an image's manifest names for layers the store keeps under another blob (the layer
+ * came with another image first, compressed otherwise): only the images naming them keep them.
+ */
+function extraLayerBlobs(engine: Engine, state: StoreState, image: ImageRecord): string[] {
+  let parsed;
+  try {
+    parsed = parseManifest(engine.store.readBlob(image.manifestDigest), image.manifestMediaType, image.id);
+  } catch {
+    return [];
+  }
+  if (parsed.kind !== 'manifest') return [];
+  const recorded = new Set(state.layers.map((l) => l.digest));
+  return parsed.manifest.layers.map((l) => l.digest).filter((d) => !recorded.has(d));
 }
 
 function retireBlob(engine: Engine, digest: string): string[] {

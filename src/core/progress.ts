@@ -7,7 +7,7 @@ import { humanSize } from './humanize.js';
 import type { Output } from './engine.js';
 
 export type LayerStatus =
-  | 'Waiting' | 'Downloading' | 'Verifying' | 'Pull complete' | 'Already exists' | 'Failed'
+  | 'Waiting' | 'Downloading' | 'Verifying' | 'Download complete' | 'Pull complete' | 'Already exists' | 'Failed'
   | 'Preparing' | 'Pushing' | 'Pushed' | 'Layer already exists' | `Mounted from ${string}`;
 
 /** The statuses drawn with a progress bar. */

@@ -6,15 +6,15 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Transform, pipeline } from 'node:stream';
+import { type Readable, Transform, pipeline } from 'node:stream';
 import { credentialsFor } from './auth-file.js';
 import type { Engine } from './engine.js';
 import { TspodError, isTspodError } from './errors.js';
-import { commitImage, discardStaged, stageLayer, type StagedLayer } from './image-ingest.js';
+import { commitImage, discardStaged, stageBlob, stageLayer, type StagedBlob, type StagedLayer } from './image-ingest.js';
 import { displayName, purge } from './images.js';
 import { recordEvent } from './events.js';
 import { ImageConfig } from './image-view.js';
-import type { Progress } from './progress.js';
+import type { LayerStatus, Progress } from './progress.js';
 import { candidateReferences, endpointsFor } from './registries.js';
 import { type ImageReference, formatReference, parseReference, repoName } from './reference.js';
 import { type BlobDescriptor, type Credentials, type ResolvedImage, RegistryClient, parsePlatform, resolveImage } from './registry/index.js';
@@ -118,31 +118,46 @@ interface LayerJob {
   id: string;
 }
 
-async function downloadLayer(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedLayer> {
+/** The job's blob as a stream, its progress shown as it comes. */
+function download(source: Source, job: LayerJob, progress: Progress): () => Promise<Readable> {
+  let received = 0;
+  // A pipe, not a 'data' listener: nothing may flow before the consumer is attached.
+  // pipeline() destroys both ends on failure, and handles errors even if nobody ever reads.
+  return async () =>
+    pipeline(
+      (await source.client.getBlob(source.ref.repository, job.layer.digest)).stream,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          progress.layer(job.id, 'Downloading', received, job.layer.size);
+          callback(null, chunk);
+        },
+      }),
+      () => undefined,
+    );
+}
+
+/** Shows the job's progress around `work`: from Downloading to `done`, or Failed. */
+async function withLayerProgress<T>(job: LayerJob, progress: Progress, done: LayerStatus, work: () => Promise<T>): Promise<T> {
   try {
     progress.layer(job.id, 'Downloading', 0, job.layer.size);
-    let received = 0;
-    // A pipe, not a 'data' listener: nothing may flow before stageLayer has attached its consumers.
-    // pipeline() destroys both ends on failure, and handles errors even if stageLayer never reads.
-    const download = async () =>
-      pipeline(
-        (await source.client.getBlob(source.ref.repository, job.layer.digest)).stream,
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            received += chunk.length;
-            progress.layer(job.id, 'Downloading', received, job.layer.size);
-            callback(null, chunk);
-          },
-        }),
-        () => undefined,
-      );
-    const staged = await stageLayer(engine, { stream: download, mediaType: job.layer.mediaType, digest: job.layer.digest, size: job.layer.size, diffID: job.diffID, label: job.layer.digest });
-    progress.layer(job.id, 'Pull complete');
-    return staged;
+    const result = await work();
+    progress.layer(job.id, done);
+    return result;
   } catch (e) {
     progress.layer(job.id, 'Failed');
     throw e;
   }
+}
+
+async function downloadLayer(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedLayer> {
+  return withLayerProgress(job, progress, 'Pull complete', () =>
+    stageLayer(engine, { stream: download(source, job, progress), mediaType: job.layer.mediaType, digest: job.layer.digest, size: job.layer.size, diffID: job.diffID, label: job.layer.digest }));
+}
+
+/** The blob alone: its layer is in the store already, extracted from another blob. */
+async function downloadBlob(engine: Engine, source: Source, job: LayerJob, progress: Progress): Promise<StagedBlob> {
+  return withLayerProgress(job, progress, 'Download complete', () => stageBlob(engine, { stream: download(source, job, progress), digest: job.layer.digest, size: job.layer.size }));
 }
 
 /** Runs jobs with at most `limit` in flight; the first failure stops new starts. */
@@ -194,18 +209,24 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
 
   const state = engine.store.read();
   const missing = jobs.filter((j) => !engine.store.hasLayer(state, j.diffID));
+  // The layer is here, from another blob (compressed otherwise): the manifest's blob is fetched
+  // all the same, so that push and save find every blob the stored manifest names.
+  const blobsMissing = jobs.filter((j) => !missing.includes(j) && !engine.store.hasBlob(j.layer.digest));
+  const downloads = missing.length + blobsMissing.length;
   const existing = state.images.find((i) => i.id === id);
   const known = existing !== undefined;
   // Nothing to download and the names already recorded: no lock, no rewrite of the store.
-  const upToDate = !missing.length && existing?.digests.includes(digestName) && (!ref.tag || ref.digest !== undefined || existing.names.includes(name));
+  const upToDate = !downloads && existing?.digests.includes(digestName) && (!ref.tag || ref.digest !== undefined || existing.names.includes(name));
   progress.message(`${ref.tag ?? ref.digest}: Pulling from ${repoName(ref)}`);
-  for (const job of jobs) progress.layer(job.id, missing.includes(job) ? 'Waiting' : 'Already exists');
+  for (const job of jobs) progress.layer(job.id, missing.includes(job) || blobsMissing.includes(job) ? 'Waiting' : 'Already exists');
 
-  if (missing.length) await cleanAbandoned(engine);
+  if (downloads) await cleanAbandoned(engine);
   const staged: StagedLayer[] = [];
+  const blobs: StagedBlob[] = [];
   try {
-    await runLimited(missing, PARALLEL_LAYERS, async (job) => {
-      staged.push(await downloadLayer(engine, source, job, progress));
+    await runLimited([...missing, ...blobsMissing], PARALLEL_LAYERS, async (job) => {
+      if (missing.includes(job)) staged.push(await downloadLayer(engine, source, job, progress));
+      else blobs.push(await downloadBlob(engine, source, job, progress));
     });
     const leftovers = upToDate
       ? []
@@ -217,6 +238,7 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
             manifestMediaType: resolved.manifestMediaType,
             layers: jobs.map((j) => ({ diffID: j.diffID, digest: j.layer.digest })),
             staged,
+            blobs,
             // With a digest the tag is ignored, as Docker and Podman do: it would not say what was pulled.
             names: ref.tag && !ref.digest ? [name] : [],
             digestNames: [digestName],
@@ -224,13 +246,13 @@ async function pullResolved(engine: Engine, source: Source, progress: Progress):
         ).leftovers;
     progress.done();
     progress.message(`Digest: ${resolved.indexDigest ?? resolved.manifestDigest}`);
-    progress.message(`Status: ${missing.length || !known ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(name)}`);
+    progress.message(`Status: ${downloads || !known ? 'Downloaded newer image' : 'Image is up to date'} for ${displayName(name)}`);
     await purge(engine, leftovers);
     await recordEvent(engine, { type: 'image', action: 'pull', id, name: displayName(name) });
-    return { id, name, downloaded: missing.length > 0 || !known };
+    return { id, name, downloaded: downloads > 0 || !known };
   } catch (e) {
     progress.done();
-    await discardStaged(engine, staged);
+    await discardStaged(engine, [...staged, ...blobs]);
     throw e;
   }
 }

@@ -149,19 +149,20 @@ async function writeDockerArchive(engine: Engine, saved: Saved[], sink: Sink): P
 }
 
 /**
- * The manifest to write for an image: the stored one, unless the store keeps some layer under
- * another blob than it names (the layer came with another image first); then one naming the
- * blobs the store has, which keeps the image ID (the config) and changes only the manifest digest.
+ * The manifest to write for an image, and the layer blobs it names: the stored one, unless the
+ * store lacks a blob it names (a layer that came with another image first, pulled by a tspod that
+ * did not keep the manifest's own blob); then one naming the blobs the store has, which keeps the
+ * image ID (the config) and changes only the manifest digest.
  */
-function manifestOf(engine: Engine, image: ImageRecord, layers: LayerRecord[]): { bytes: Buffer; mediaType: string; digest: string } {
+function manifestOf(engine: Engine, image: ImageRecord, layers: LayerRecord[]): { bytes: Buffer; mediaType: string; digest: string; layerBlobs: string[] } {
   const bytes = engine.store.readBlob(image.manifestDigest);
   const parsed = parseManifest(bytes, image.manifestMediaType, image.id);
-  if (parsed.kind === 'manifest' && parsed.manifest.layers.every((d, i) => d.digest === layers[i]?.digest) && parsed.manifest.layers.length === layers.length) {
-    return { bytes, mediaType: parsed.mediaType, digest: image.manifestDigest };
+  if (parsed.kind === 'manifest' && parsed.manifest.layers.length === layers.length && parsed.manifest.layers.every((d) => engine.store.hasBlob(d.digest))) {
+    return { bytes, mediaType: parsed.mediaType, digest: image.manifestDigest, layerBlobs: parsed.manifest.layers.map((d) => d.digest) };
   }
   const format = image.manifestMediaType === MediaType.dockerManifest ? 'v2s2' : 'oci';
   const rebuilt = buildManifest(engine.store.readBlob(image.id), layers, format);
-  return { ...rebuilt, digest: digestOf(rebuilt.bytes) };
+  return { ...rebuilt, digest: digestOf(rebuilt.bytes), layerBlobs: layers.map((l) => l.digest) };
 }
 
 /** The OCI image layout: blobs as stored, one index entry per name (Podman's full name as ref.name). */
@@ -176,10 +177,9 @@ async function writeOciLayout(engine: Engine, saved: Saved[], sink: Sink): Promi
   };
   const manifests: object[] = [];
   for (const { image, names } of saved) {
-    const layers = layerRecords(engine, image);
-    for (const layer of layers) await copyBlob(layer.digest);
+    const manifest = manifestOf(engine, image, layerRecords(engine, image));
+    for (const digest of manifest.layerBlobs) await copyBlob(digest);
     await copyBlob(image.id);
-    const manifest = manifestOf(engine, image, layers);
     if (!written.has(manifest.digest)) {
       written.add(manifest.digest);
       await sink.file(blobMember(manifest.digest), manifest.bytes);

@@ -98,7 +98,42 @@ export async function launchConmon(req: ConmonRequest): Promise<{ pid: number; c
     args.push('--exit-command', req.exitCommand[0], ...req.exitCommand.slice(1).flatMap((a) => ['--exit-command-arg', a]));
   }
 
-  const argv = req.rc.ns.wrap([conmon, ...args]);
+  let result: ConmonResult;
+  try {
+    result = await runConmon(req.rc, conmon, args, conmonPidFile(req.runDir), 'create the container');
+  } catch (e) {
+    await runtimeDelete(req.rc, req.id, { force: true }).catch(() => undefined);
+    await removeConmonFiles(req);
+    throw e;
+  }
+  const { message, status, output } = result;
+  if (message?.data !== undefined && message.data > 0) {
+    return { pid: message.data, conmonPid: await readConmonPid(req.runDir) };
+  }
+  await removeConmonFiles(req);
+  await runtimeDelete(req.rc, req.id, { force: true }).catch(() => undefined);
+  if (message?.message) throw createError(req.rc.runtime.name, message.message);
+  throw new TspodError(
+    `conmon failed to create container ${req.id}${status === 0 ? '' : ` (exit status ${status})`}`,
+    oneLine(output.replace(/^\[conmon:d\].*$/gm, '')) || undefined,
+  );
+}
+
+interface ConmonResult {
+  /** the first message on the sync pipe: the process's pid, or the runtime's failure */
+  message?: SyncMessage;
+  /** how conmon's first process ended (it exits as soon as it has forked the monitor) */
+  status: number;
+  /** what conmon printed */
+  output: string;
+}
+
+/**
+ * Runs conmon with these arguments inside the namespace and waits for the runtime's answer on the
+ * sync pipe. A runtime that hangs is given up on: conmon (pid in pidFile) is killed.
+ */
+async function runConmon(rc: RuntimeContext, conmon: string, args: string[], pidFile: string, what: string): Promise<ConmonResult> {
+  const argv = rc.ns.wrap([conmon, ...args]);
   const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
   delete env.NOTIFY_SOCKET;
   delete env.LISTEN_FDS;
@@ -110,34 +145,76 @@ export async function launchConmon(req: ConmonRequest): Promise<{ pid: number; c
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
   const sync = readSyncMessage(syncPipe);
   try {
-    // conmon's first process exits as soon as it has forked the monitor (after writing conmon.pid).
     const status = await new Promise<number | string>((resolve) => {
       child.once('error', (e) => resolve(e.message));
       child.once('exit', (code, signal) => resolve(code ?? `killed by ${signal}`));
     });
     if (typeof status === 'string') throw new TspodError(`cannot start conmon: ${status}`);
-    const message = await withTimeout(sync, CREATE_TIMEOUT_MS).catch(async (e: unknown) => {
-      await killConmon(req.runDir);
-      await runtimeDelete(req.rc, req.id, { force: true }).catch(() => undefined);
-      await removeConmonFiles(req);
+    const message = await withTimeout(sync, CREATE_TIMEOUT_MS, what).catch(async (e: unknown) => {
+      await killConmon(pidFile);
       throw e;
     });
-    if (message?.data !== undefined && message.data > 0) {
-      return { pid: message.data, conmonPid: await readConmonPid(req.runDir) };
-    }
-    await removeConmonFiles(req);
-    await runtimeDelete(req.rc, req.id, { force: true }).catch(() => undefined);
-    if (message?.message) throw createError(req.rc.runtime.name, message.message);
-    throw new TspodError(
-      `conmon failed to create container ${req.id}${status === 0 ? '' : ` (exit status ${status})`}`,
-      oneLine(output.replace(/^\[conmon:d\].*$/gm, '')) || undefined,
-    );
+    return { message, status, output };
   } finally {
     child.stdout!.destroy();
     child.stderr!.destroy();
     syncPipe.destroy();
     child.unref();
   }
+}
+
+export interface ExecConmonRequest {
+  rc: RuntimeContext;
+  /** the container's ID */
+  id: string;
+  /**
+   * A new directory of this exec alone, which conmon removes when the process has exited: the
+   * process spec is in it, conmon puts its pid files, exit file, fifos and attach socket there.
+   */
+  sessionDir: string;
+  /** sessionDir's process spec (the OCI process, terminal: true) */
+  specFile: string;
+}
+
+/**
+ * Starts a process in the running container with a terminal and no one attached (`exec -d -t`),
+ * as Podman does: conmon in exec mode runs `runtime exec --detach --tty --console-socket` and
+ * holds the terminal's master side (its output is discarded) until the process exits, outliving
+ * tspod. Resolves with the process's pid; a runtime failure is the runtime's message (as JSON
+ * log lines are not asked for, conmon passes its stderr).
+ */
+export async function launchExecConmon(req: ExecConmonRequest): Promise<{ pid?: number; failure?: string }> {
+  const conmon = findExecutable('conmon');
+  if (!conmon) throw prerequisiteError('helper-missing', 'conmon');
+  const rm = findExecutable('rm');
+  if (!rm) throw prerequisiteError('helper-missing', 'rm');
+  const session = path.basename(req.sessionDir);
+  await mkdir(path.join(req.sessionDir, 'exits'), { recursive: true, mode: 0o700 });
+  const runtime = runtimeInvocation(req.rc);
+  const pidFile = path.join(req.sessionDir, 'conmon.pid');
+  const args = [
+    '--api-version', '1',
+    '-c', req.id,
+    '-u', session,
+    '-r', runtime.path,
+    ...runtime.args.flatMap((a) => ['--runtime-arg', a]),
+    '-b', req.sessionDir,
+    '-p', path.join(req.sessionDir, 'pidfile'),
+    '--conmon-pidfile', pidFile,
+    '--exit-dir', path.join(req.sessionDir, 'exits'),
+    '--socket-dir-path', req.sessionDir,
+    '-l', 'none',
+    '--log-level', 'error',
+    '-t',
+    '--exec',
+    '--exec-process-spec', req.specFile,
+    '--exit-command', rm,
+    '--exit-command-arg', '-rf',
+    '--exit-command-arg', req.sessionDir,
+  ];
+  const { message, status, output } = await runConmon(req.rc, conmon, args, pidFile, 'start the process');
+  if (message?.data !== undefined && message.data > 0) return { pid: message.data };
+  return { failure: message?.message ?? (oneLine(output) || `conmon exited with status ${status} without starting the process`) };
 }
 
 /** What a conmon that failed to create the container leaves behind: its attach socket and fifos. */
@@ -175,11 +252,11 @@ function readSyncMessage(stream: NodeJS.ReadableStream): Promise<SyncMessage | u
   });
 }
 
-/** Rejects when `promise` has not settled within `ms` (a hung `runtime create`). */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Rejects when `promise` has not settled within `ms` (a hung runtime). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TspodError(`the OCI runtime did not create the container within ${ms / 1000} s`)), ms);
+    timer = setTimeout(() => reject(new TspodError(`the OCI runtime did not ${what} within ${ms / 1000} s`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -188,10 +265,10 @@ async function readConmonPid(runDir: string): Promise<number> {
   return Number((await readFile(conmonPidFile(runDir), 'utf8')).trim());
 }
 
-/** Ends a conmon that hangs in `runtime create`; its runtime child dies with it (PDEATHSIG). */
-async function killConmon(runDir: string): Promise<void> {
+/** Ends a conmon that hangs in the runtime; its runtime child dies with it (PDEATHSIG). */
+async function killConmon(pidFile: string): Promise<void> {
   try {
-    process.kill(await readConmonPid(runDir), 'SIGKILL');
+    process.kill(Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
   } catch {
     // no pid file or already gone
   }

@@ -3,7 +3,8 @@
  * through `runc/crun exec --process`, run inside the user + mount namespace (ns.wrap) like every
  * runtime call. No monitor: in the foreground the runtime itself relays stdio (a pipe, or with
  * a terminal the pty it creates, in raw mode and following the window's size) and exits with the
- * process's status; with --detach it returns once the process runs.
+ * process's status; with --detach it returns once the process runs. Only a detached process with
+ * a terminal has a monitor, conmon, to hold the terminal after tspod has exited.
  *
  * The process spec and the runtime's own log (JSON lines) are files of the exec in the
  * container's run directory, so stderr carries only the process's output. A runtime that fails
@@ -12,12 +13,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT_CANNOT_INVOKE, EXIT_ENGINE, TspodError } from '../core/errors.js';
-import { createError } from './conmon.js';
-import { runtimeInvocation, type RuntimeContext } from './oci-runtime.js';
+import { createError, launchExecConmon } from './conmon.js';
+import { runtimeInvocation, runtimeMessage, type RuntimeContext } from './oci-runtime.js';
 
 export interface ExecRequest {
   rc: RuntimeContext;
@@ -47,6 +48,7 @@ const FAILURE_PREFIX = 'exec failed: ';
  * (cannot be invoked), 125 (the container is not running, or another runtime error).
  */
 export async function runtimeExec(req: ExecRequest): Promise<number> {
+  if (req.detach && req.tty) return detachedTerminalExec(req);
   const base = path.join(req.runDir, `exec-${randomBytes(6).toString('hex')}`);
   const specFile = `${base}.json`;
   const logFile = `${base}.log`;
@@ -63,6 +65,23 @@ export async function runtimeExec(req: ExecRequest): Promise<number> {
     throw execError(req, errors);
   } finally {
     await Promise.all([rm(specFile, { force: true }), rm(logFile, { force: true })]);
+  }
+}
+
+/** `exec -d -t`: conmon holds the terminal (see launchExecConmon); 0 once the process runs. */
+async function detachedTerminalExec(req: ExecRequest): Promise<number> {
+  const sessionDir = path.join(req.runDir, `exec-${randomBytes(6).toString('hex')}`);
+  await mkdir(sessionDir, { mode: 0o700 });
+  try {
+    const specFile = path.join(sessionDir, 'process.json');
+    await writeFile(specFile, req.processJson, { mode: 0o600 });
+    const { failure } = await launchExecConmon({ rc: req.rc, id: req.id, sessionDir, specFile });
+    if (failure === undefined) return 0;
+    throw execError(req, [runtimeMessage(failure)]);
+  } catch (e) {
+    // conmon removes the directory when the process ends; nothing ran, so it is ours to remove.
+    await rm(sessionDir, { recursive: true, force: true });
+    throw e;
   }
 }
 

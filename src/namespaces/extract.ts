@@ -1,15 +1,19 @@
 /**
- * Layer extraction and removal inside the user namespace: only there can files get container
- * owners (which are subordinate ids on the host), and only there can they be removed again.
+ * Layer extraction, measuring and removal inside the user namespace: only there can files get
+ * container owners (which are subordinate ids on the host), and only there can they be read and
+ * removed again.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { TspodError } from '../core/errors.js';
 import { spawnTar } from './archive.js';
 import { HELPER_PATH, oneLine } from './helpers.js';
 import type { NamespaceContext } from './userns.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * GNU tar flags for extracting a sanitized layer:
@@ -81,4 +85,23 @@ export async function removeTree(ns: NamespaceContext, dir: string): Promise<voi
       code === 0 ? resolve() : reject(new TspodError(`cannot remove ${target} (${oneLine(stderr) || `rm exit status ${code}`})`)),
     );
   });
+}
+
+/**
+ * Bytes of the files under `dir`: each hard-linked file once and directories not at all (Docker's
+ * and Podman's SizeRw of a container's upper dir); 0 when the tree cannot be read.
+ */
+export async function treeFileBytes(ns: NamespaceContext, dir: string): Promise<number> {
+  const [cmd, ...args] = ns.wrap(['find', dir, '!', '-type', 'd', '-printf', '%i %s\\n']);
+  try {
+    const { stdout } = await execFileAsync(cmd, args, { env: { PATH: HELPER_PATH }, maxBuffer: 64 * 1024 * 1024 });
+    const sizes = new Map<string, number>();
+    for (const line of stdout.split('\n')) {
+      const [inode, size] = line.split(' ');
+      if (size !== undefined) sizes.set(inode, Number(size));
+    }
+    return [...sizes.values()].reduce((a, b) => a + b, 0);
+  } catch {
+    return 0;
+  }
 }

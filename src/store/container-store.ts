@@ -62,6 +62,8 @@ export const ContainerState = z.object({
   restartCount: z.number(),
   /** set by stop/kill/rm so that restart policies (unless-stopped, on-failure) know it was on purpose */
   stoppedByUser: z.boolean(),
+  /** stopped by `restart`, to be started again: its exit is no reason for --rm to remove it */
+  restarting: z.boolean().default(false),
   /** the rootfs overlay is mounted */
   mounted: z.boolean(),
   /** pid of slirp4netns/pasta, when one runs for it */

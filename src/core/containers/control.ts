@@ -96,10 +96,31 @@ export async function killContainer(engine: Engine, input: string, signal: strin
   await recordEvent(engine, containerEvent(c, 'kill', { signal: String(number) }));
 }
 
-/** A restart asked for is no restart policy at work: RestartCount stays (as in Podman). */
+/**
+ * A restart asked for is no restart policy at work: RestartCount stays (as in Podman). Nor is it
+ * an exit that --rm acts on (as in Docker): the container stays, unless it cannot start again.
+ */
 export async function restartContainer(engine: Engine, input: string, timeoutSec?: number): Promise<void> {
-  await stopContainer(engine, input, timeoutSec);
-  const c = await startContainer(engine, current(engine, input).id);
+  const { id } = await engine.containers.update((state) => {
+    const c = requireContainer(state, input);
+    c.state.restarting = true;
+    return c;
+  });
+  let c: ContainerRecord;
+  try {
+    await stopContainer(engine, id, timeoutSec);
+    c = await startContainer(engine, id);
+  } catch (e) {
+    // Not started again: an exit like any other from now on (--rm removes it).
+    if (findContainer(engine.containers.read(), id)) {
+      await engine.containers.update((state) => {
+        const fresh = state.containers.find((x) => x.id === id);
+        if (fresh) fresh.state.restarting = false;
+      });
+      await cleanupContainer(engine, id).catch(() => undefined);
+    }
+    throw e;
+  }
   await recordEvent(engine, containerEvent(c, 'restart'));
 }
 

@@ -164,6 +164,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       error: '',
       restartCount: 0,
       stoppedByUser: false,
+      restarting: false,
       mounted: false,
       networkPid: 0,
     },

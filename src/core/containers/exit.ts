@@ -45,7 +45,7 @@ async function finalize(engine: Engine, state: ContainersState, c: ContainerReco
   // Independent of each other, so in parallel: each is a trip into the namespace.
   await Promise.all([runtimeDelete(rc, c.id, { force: true }), unmount(rc.ns, paths.merged)]);
   c.state.mounted = false;
-  if (c.config.autoRemove) {
+  if (c.config.autoRemove && !c.state.restarting) {
     await removeFiles(engine, c);
     state.containers = state.containers.filter((x) => x !== c);
     await recordEvent(engine, containerEvent(c, 'destroy'));

@@ -3,17 +3,25 @@
  * are not in it) as a plain tar with relative names and the numeric owners seen inside the
  * container, which is what `import` reads back.
  */
-import { promises as fs } from 'node:fs';
+import { closeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Engine } from '../engine.js';
 import { TspodError } from '../errors.js';
 import { packTree, walkTree } from '../cp/tree.js';
+import { pinDir } from '../path-in-root.js';
 import { withContainerRootfs } from './rootfs.js';
 
 /** Writes the tar to `out`. Runs as root or root of the user namespace. */
 export async function exportContainer(engine: Engine, input: string, out: Writable): Promise<void> {
-  await withContainerRootfs(engine, input, (root) => packTree(walkTree(root, { topName: '' }), out));
+  await withContainerRootfs(engine, input, async (rootfs) => {
+    const root = pinDir(rootfs);
+    try {
+      await packTree(walkTree(root, '.', { topName: '' }), out);
+    } finally {
+      closeSync(root);
+    }
+  });
 }
 
 /** Writes the tar to `file` atomically: a temporary file next to it, renamed once complete. */

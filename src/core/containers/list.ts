@@ -1,16 +1,12 @@
 /** `ps`: the containers, synced with reality, filtered and in Docker's order (newest first). */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Engine } from '../engine.js';
 import { humanSize } from '../humanize.js';
 import { findImage } from '../images.js';
 import type { ContainerRecord } from '../../store/container-store.js';
-import { HELPER_PATH } from '../../namespaces/helpers.js';
+import { treeFileBytes } from '../../namespaces/extract.js';
 import { syncContainers } from './exit.js';
 import { isActive } from './lookup.js';
 import { containerFilter, containerRow, type ContainerRow } from './view.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface ListOptions {
   all: boolean;
@@ -27,19 +23,7 @@ export interface ListOptions {
  * owns the files.
  */
 export async function upperSize(engine: Engine, c: ContainerRecord): Promise<number> {
-  const ns = await engine.namespace();
-  const [cmd, ...args] = ns.wrap(['find', engine.containers.containerPaths(c.id).upper, '!', '-type', 'd', '-printf', '%i %s\\n']);
-  try {
-    const { stdout } = await execFileAsync(cmd, args, { env: { PATH: HELPER_PATH }, maxBuffer: 64 * 1024 * 1024 });
-    const sizes = new Map<string, number>();
-    for (const line of stdout.split('\n')) {
-      const [inode, size] = line.split(' ');
-      if (size !== undefined) sizes.set(inode, Number(size));
-    }
-    return [...sizes.values()].reduce((a, b) => a + b, 0);
-  } catch {
-    return 0;
-  }
+  return treeFileBytes(await engine.namespace(), engine.containers.containerPaths(c.id).upper);
 }
 
 /** ps --filter as a predicate (ancestor= names an image as the user would). */

@@ -161,6 +161,7 @@ export async function startContainer(engine: Engine, input: string, hooks: Start
         exitCode: 0,
         error: '',
         stoppedByUser: false,
+        restarting: false,
         mounted: true,
       } satisfies Partial<ContainerRecord['state']>);
       await recordEvent(engine, containerEvent(record, 'start'));
