@@ -11,8 +11,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Exec from '../src/commands/exec.js';
-import { parseSimple } from '../src/cli/fast-exec.js';
-import { globalFlags } from '../src/cli/globals.js';
+import { execFlagShapes, parseSimple } from '../src/cli/fast-exec.js';
+import { globalFlags } from '../src/cli/base.js';
+import { globalFlagShapes } from '../src/cli/globals.js';
 import { openContainerEnv, until, type ContainerEnv } from './harness/container-env.js';
 import { assertOk, assertOneError } from './harness/store-checks.js';
 import { startTmux, type Tmux } from './harness/tmux.js';
@@ -200,8 +201,20 @@ test('bad input is one line and 125, and changes nothing: no such container, not
   await env.ok(['rm', 'created-only', 'exited']);
 });
 
+test("the fast path knows exec's and the global flags as oclif defines them", () => {
+  const shape = (f: { type: string; char?: string; multiple?: boolean; options?: readonly string[] }) => ({
+    type: f.type,
+    char: f.char,
+    multiple: f.type === 'option' ? Boolean(f.multiple) : undefined,
+    options: f.options ? [...f.options] : undefined,
+  });
+  const shapes = (flags: Record<string, Parameters<typeof shape>[0]>) => Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, shape(f)]));
+  assert.equal(shapes(execFlagShapes), shapes(Exec.flags));
+  assert.equal(shapes(globalFlagShapes), shapes(globalFlags));
+});
+
 test('the fast path reads the lines people type, and leaves anything unusual to oclif', () => {
-  const defs = { ...globalFlags, ...Exec.flags };
+  const defs = { ...globalFlagShapes, ...execFlagShapes };
   const parse = (line: string[]) => parseSimple(line, defs);
   assert.equal(parse(['-it', '-eA=1', '-e', 'B', '--env=C=3', '--env', 'D', '-u0', '--workdir=/tmp', '--root', '/r', 'c', 'sh', '-c', 'x -e y']), {
     flags: { interactive: true, tty: true, env: ['A=1', 'B', 'C=3', 'D'], user: '0', workdir: '/tmp', root: '/r', detach: false, privileged: false },

@@ -145,6 +145,34 @@ test('the code cache is used', () => {
   assert.is(withBundle<boolean>('console.log(JSON.stringify(tspod.cacheUsed))'), true);
 });
 
+/** The bundles (dist/bundle/*.cjs) a run of tspod loaded, from V8's coverage, and how it ended. */
+function bundlesLoaded(args: string[]): { run: Run; bundles: string[] } {
+  const coverageDir = mkdtempSync(path.join(scratch, 'coverage-'));
+  const run = tspod(args, { ...process.env, NODE_V8_COVERAGE: coverageDir });
+  const bundles = new Set<string>();
+  for (const file of readdirSync(coverageDir)) {
+    const coverage = JSON.parse(readFileSync(path.join(coverageDir, file), 'utf8')) as { result: { url: string }[] };
+    for (const { url } of coverage.result) if (/\/dist\/bundle\/[^/]+\.cjs$/.test(url)) bundles.add(path.basename(url));
+  }
+  return { run, bundles: [...bundles].sort() };
+}
+
+test('a plain exec line runs from the exec bundle alone, with its code cache; other lines from the full CLI', () => {
+  const store = ['--root', path.join(scratch, 'root'), '--runroot', path.join(scratch, 'run')];
+  const plain = bundlesLoaded([...store, 'exec', 'no-such-container', 'true']);
+  assert.is(plain.run.stderr, 'Error: no such container: no-such-container: see tspod ps -a\n');
+  assert.is(plain.run.code, 125);
+  assert.equal(plain.bundles, ['tspod-exec.cjs']);
+  // handed over to oclif: the same answer
+  const unusual = bundlesLoaded([...store, 'exec', '--', 'no-such-container', 'true']);
+  assert.is(unusual.run.stderr, plain.run.stderr);
+  assert.is(unusual.run.code, 125);
+  assert.equal(unusual.bundles, ['tspod-exec.cjs', 'tspod.cjs']);
+  assert.equal(bundlesLoaded(['version']).bundles, ['tspod.cjs']);
+  const exec = path.join(REPO, 'dist', 'bundle', 'tspod-exec.cjs');
+  assert.is(withBundle<boolean>(`console.log(JSON.stringify(require(${JSON.stringify(BIN)}).loadBundle({ bundle: ${JSON.stringify(exec)} }).cacheUsed))`), true);
+});
+
 test('a code cache made from another bundle is ignored, and the CLI still runs', () => {
   const copy = path.join(scratch, 'copy');
   mkdirSync(path.join(copy, 'bin'), { recursive: true });

@@ -2,14 +2,26 @@
  * The base of every tspod command: global flags, Docker's argument grammar, and errors printed
  * as one line with Docker's exit codes.
  */
-import { Command, Errors, type Interfaces } from '@oclif/core';
-import { EXIT_ENGINE, isTspodError, type TspodError } from '../core/errors.js';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
 import type { Engine } from '../core/engine.js';
-import { resolvePaths, type StorePaths } from '../store/paths.js';
+import type { StorePaths } from '../store/paths.js';
 import { flagTable, splitAtPositionals } from './argv.js';
-import { globalFlags, leadingGlobal } from './globals.js';
+import { globalFlagShapes, leadingGlobal } from './globals.js';
+import { openEngineFor, reportError, storePathsFor } from './store-access.js';
 
 export type Output = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/** The global options (globals.ts), as oclif defines them for every command. */
+export const globalFlags = {
+  root: Flags.string({ description: 'Storage root directory (images, layers, containers)', helpGroup: 'GLOBAL' }),
+  runroot: Flags.string({ description: 'Run state directory', helpGroup: 'GLOBAL' }),
+  'log-level': Flags.string({
+    description: 'Log messages at and above this level',
+    options: [...globalFlagShapes['log-level'].options],
+    helpGroup: 'GLOBAL',
+  }),
+};
 
 /**
  * Docker and Podman accept `--tls-verify=false` (and `-H=false`) for boolean flags; oclif wants
@@ -84,25 +96,4 @@ export abstract class TspodCommand extends Command {
     process.stderr.write(`Error: ${err.message}\n${debug ? `${err.stack}\n` : ''}`);
     process.exitCode = err.exitCode ?? EXIT_ENGINE;
   }
-}
-
-/** Store paths from --root/--runroot, wherever on the line they were given. */
-export function storePathsFor(flags: { root?: string; runroot?: string }): StorePaths {
-  return resolvePaths({
-    root: flags.root ?? leadingGlobal('root'),
-    runroot: flags.runroot ?? leadingGlobal('runroot'),
-  });
-}
-
-/** The engine over the store chosen by --root/--runroot. */
-export async function openEngineFor(flags: { root?: string; runroot?: string }): Promise<Engine> {
-  // Loaded on demand: commands like `version` never touch the store.
-  const { openEngine } = await import('../core/engine.js');
-  return openEngine(storePathsFor(flags));
-}
-
-/** A user's error as the CLI shows it: one "Error: " line each, and its exit code. */
-export function reportError(err: TspodError): void {
-  for (const line of err.line.split('\n')) process.stderr.write(`Error: ${line}\n`);
-  process.exitCode = err.exitCode;
 }

@@ -1,15 +1,16 @@
 /**
- * `tspod exec` straight from main(), without oclif: loading oclif's configuration (manifest,
- * plugins, command lookup) costs more CPU than everything exec itself does, and exec is what
- * people run in loops. The line is read with exec's own flag definitions, in the forms people
+ * `tspod exec` without oclif, from a bundle of its own (dist/bundle/tspod-exec.cjs, which
+ * bin/tspod tries first): loading the full CLI and oclif's configuration (manifest, plugins,
+ * command lookup) costs more CPU than everything exec itself does, and exec is what people run
+ * in loops. The line is read with exec's own flag definitions, in the forms people
  * type (-it, -e VAR, -eVAR, --env VAR, --env=VAR, --root DIR); anything else (--help, an
  * unknown or repeated flag, --flag=true, `--`, a value that looks like a flag) goes to oclif,
  * which parses it as every command's line or says what is wrong.
  */
-import Exec, { runExec, type ExecFlags } from '../commands/exec.js';
-import { isTspodError } from '../core/errors.js';
-import { openEngineFor, reportError } from './base.js';
-import { globalFlags } from './globals.js';
+import { EXIT_ENGINE, isTspodError } from '../core/errors.js';
+import { runExec, type ExecFlags } from './exec-run.js';
+import { globalFlagShapes, liftLeadingGlobals } from './globals.js';
+import { openEngineFor, reportError } from './store-access.js';
 
 interface FlagDefinition {
   type: string;
@@ -17,6 +18,19 @@ interface FlagDefinition {
   multiple?: boolean;
   options?: readonly string[];
 }
+
+/** exec's flags (src/commands/exec.ts) as the fast path reads them; a test checks they match. */
+export const execFlagShapes: Record<string, FlagDefinition> = {
+  interactive: { type: 'boolean', char: 'i' },
+  tty: { type: 'boolean', char: 't' },
+  detach: { type: 'boolean', char: 'd' },
+  env: { type: 'option', char: 'e', multiple: true },
+  'env-file': { type: 'option', multiple: true },
+  user: { type: 'option', char: 'u' },
+  workdir: { type: 'option', char: 'w' },
+  privileged: { type: 'boolean' },
+  'detach-keys': { type: 'option' },
+};
 
 /** Flags, then positionals (the first one ends the flags); undefined for anything unusual. */
 export function parseSimple(argv: string[], defs: Record<string, FlagDefinition>): { flags: Record<string, unknown>; positionals: string[] } | undefined {
@@ -62,9 +76,25 @@ export function parseSimple(argv: string[], defs: Record<string, FlagDefinition>
   return undefined;
 }
 
+/**
+ * The exec bundle's entry: runs `[GLOBAL FLAGS] exec|container exec ...` when its line is a
+ * plain one; false leaves the line to the full CLI (src/cli/main.ts).
+ */
+export async function fastMain(argv: string[]): Promise<boolean> {
+  try {
+    const args = liftLeadingGlobals(argv);
+    const execAt = args[0] === 'exec' ? 1 : args[0] === 'container' && args[1] === 'exec' ? 2 : 0;
+    return execAt > 0 && (await fastExec(args.slice(execAt)));
+  } catch (err) {
+    process.stderr.write(`Error: ${(err as Error).message.split('\n')[0]}\n`);
+    process.exitCode = EXIT_ENGINE;
+    return true;
+  }
+}
+
 /** Runs `exec ARGS` (the words after `exec`) when its line is a plain one; false leaves it to oclif. */
-export async function fastExec(args: string[]): Promise<boolean> {
-  const parsed = parseSimple(args, { ...globalFlags, ...Exec.flags });
+async function fastExec(args: string[]): Promise<boolean> {
+  const parsed = parseSimple(args, { ...globalFlagShapes, ...execFlagShapes });
   if (!parsed || parsed.positionals.length < 2) return false;
   const flags = parsed.flags as unknown as ExecFlags & { root?: string; runroot?: string };
   try {

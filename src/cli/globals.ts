@@ -1,21 +1,17 @@
 /**
  * Global options. Docker users put them before the command (`tspod --root X images`), oclif
  * only knows flags after it, so main() lifts leading ones out of argv and every command also
- * accepts them after its name.
+ * accepts them after its name. Here is what the command line needs to know of each: it takes a
+ * value; oclif's definitions (descriptions, the help group) are base.ts's globalFlags. No oclif
+ * here: the exec fast path's bundle has none.
  */
-import { Flags } from '@oclif/core';
+export const globalFlagShapes = {
+  root: { type: 'option' },
+  runroot: { type: 'option' },
+  'log-level': { type: 'option', options: ['debug', 'info', 'warn', 'error'] },
+} as const;
 
-export const globalFlags = {
-  root: Flags.string({ description: 'Storage root directory (images, layers, containers)', helpGroup: 'GLOBAL' }),
-  runroot: Flags.string({ description: 'Run state directory', helpGroup: 'GLOBAL' }),
-  'log-level': Flags.string({
-    description: 'Log messages at and above this level',
-    options: ['debug', 'info', 'warn', 'error'],
-    helpGroup: 'GLOBAL',
-  }),
-};
-
-export type GlobalName = keyof typeof globalFlags;
+export type GlobalName = keyof typeof globalFlagShapes;
 
 const leading: Partial<Record<GlobalName, string>> = {};
 
@@ -24,7 +20,7 @@ export function liftLeadingGlobals(argv: string[]): string[] {
   let i = 0;
   while (i < argv.length && argv[i].startsWith('--')) {
     const [flag, inline] = argv[i].slice(2).split(/=(.*)/s, 2);
-    if (!(flag in globalFlags)) break;
+    if (!(flag in globalFlagShapes)) break;
     const value = inline ?? argv[i + 1];
     if (value === undefined) break;
     leading[flag as GlobalName] = value;

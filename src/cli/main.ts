@@ -12,11 +12,8 @@ export async function main(argv: string[]): Promise<void> {
   // TypeScript sources to run instead (loading the compiler).
   settings.enableAutoTranspile = false;
   try {
-    const args = versionShortcut(liftLeadingGlobals(argv));
-    // exec skips oclif's start (src/cli/fast-exec.ts) when its line is a plain one.
-    const execAt = args[0] === 'exec' ? 1 : args[0] === 'container' && args[1] === 'exec' ? 2 : 0;
-    if (execAt > 0 && (await (await import('./fast-exec.js')).fastExec(args.slice(execAt)))) return;
-    await run(args, import.meta.url);
+    // A plain exec line never gets here: bin/tspod runs it from the exec bundle (src/cli/fast-exec.ts).
+    await run(versionShortcut(liftLeadingGlobals(argv)), import.meta.url);
     await flush();
   } catch (err) {
     if (err instanceof Errors.ExitError) {

@@ -1,9 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TspodCommand } from '../cli/base.js';
-import type { Engine } from '../core/engine.js';
-import { execContainer } from '../core/containers/exec.js';
-import { TspodError } from '../core/errors.js';
-import { parseEnv } from '../core/run-options.js';
+import { runExec } from '../cli/exec-run.js';
 
 const execFlags = {
   interactive: Flags.boolean({ char: 'i', description: 'Keep STDIN open: the command reads it' }),
@@ -16,37 +13,6 @@ const execFlags = {
   privileged: Flags.boolean({ description: 'Give extended privileges (every capability) to the command' }),
   'detach-keys': Flags.string({ description: 'Accepted for compatibility (validated): a tspod exec cannot be detached' }),
 };
-
-/** The flags as parsed, by oclif or by the fast path (src/cli/fast-exec.ts). */
-export interface ExecFlags {
-  interactive: boolean;
-  tty: boolean;
-  detach: boolean;
-  env?: string[];
-  'env-file'?: string[];
-  user?: string;
-  workdir?: string;
-  privileged: boolean;
-  'detach-keys'?: string;
-}
-
-/** Checks the flags, runs the command in the container; its exit code. */
-export async function runExec(engine: () => Promise<Engine>, flags: ExecFlags, container: string, command: string[]): Promise<number> {
-  if (command.length === 0) throw new TspodError('"tspod exec" requires at least 2 arguments', 'give CONTAINER COMMAND [ARG...]');
-  // Loaded only then: the attach module brings a native addon exec has no other use for.
-  if (flags['detach-keys'] !== undefined) (await import('../namespaces/attach.js')).parseDetachKeys(flags['detach-keys']);
-  if (flags.tty && flags.interactive && !flags.detach && !process.stdin.isTTY) throw new TspodError('the input device is not a TTY', 'drop -t, or run tspod from a terminal');
-  return execContainer(await engine(), container, {
-    command,
-    env: parseEnv(flags.env ?? [], flags['env-file'] ?? [], process.env),
-    user: flags.user || undefined,
-    workdir: flags.workdir || undefined,
-    tty: flags.tty,
-    interactive: flags.interactive,
-    detach: flags.detach,
-    privileged: flags.privileged,
-  });
-}
 
 export default class Exec extends TspodCommand {
   static override description = [

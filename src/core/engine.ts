@@ -1,6 +1,8 @@
 /**
  * What every core operation needs: store paths, the image store, registry configuration and,
- * only when something must happen inside the user namespace, the namespace itself.
+ * only when something must happen inside the user namespace, the namespace itself. Each part is
+ * opened on first use: exec, ps or stop never touch the image store or the registries, and
+ * opening them (directories made, files read) would be most of what such a command costs.
  */
 import { joinUserNamespace, type NamespaceContext } from '../namespaces/userns.js';
 import { ContainerStore } from '../store/container-store.js';
@@ -24,11 +26,20 @@ export interface Engine {
 
 export function openEngine(paths: StorePaths): Engine {
   let ns: Promise<NamespaceContext> | undefined;
+  let store: ImageStore | undefined;
+  let containers: ContainerStore | undefined;
+  let registries: RegistriesConfig | undefined;
   return {
     paths,
-    store: ImageStore.open(paths),
-    containers: ContainerStore.open(paths),
-    registries: loadRegistriesConfig([paths.systemConfigDir, paths.configDir]),
+    get store() {
+      return (store ??= ImageStore.open(paths));
+    },
+    get containers() {
+      return (containers ??= ContainerStore.open(paths));
+    },
+    get registries() {
+      return (registries ??= loadRegistriesConfig([paths.systemConfigDir, paths.configDir]));
+    },
     namespace: () => (ns ??= joinUserNamespace({ runroot: paths.runroot })),
   };
 }

@@ -5,7 +5,6 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { TspodError } from '../core/errors.js';
 
 const LOCK_FILE = 'store.lock';
@@ -23,6 +22,8 @@ export async function withStoreLock<T>(root: string, fn: () => Promise<T> | T): 
     }
   }
   closeSync(openSync(file, 'a'));
+  // Loaded only here: it patches fs (graceful-fs) on load, which read-only commands need not pay.
+  const { default: lockfile } = await import('proper-lockfile');
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(file, {
